@@ -1,0 +1,26 @@
+import { boolean, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+// CONTRACT section 7. No foreign key to users: the trail outlives the accounts it describes.
+export const authEvents = pgTable(
+  'auth_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    type: text('type').notNull(),
+    userId: uuid('user_id'),
+    actorId: uuid('actor_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    success: boolean('success').notNull(),
+    reason: text('reason'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('auth_events_created_at_id_idx').on(t.createdAt, t.id),
+    index('auth_events_user_id_created_at_idx').on(t.userId, t.createdAt),
+    index('auth_events_type_created_at_idx').on(t.type, t.createdAt),
+    index('auth_events_ip_created_at_idx').on(t.ip, t.createdAt),
+  ],
+);
+
+export type AuthEventRow = typeof authEvents.$inferSelect;

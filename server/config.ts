@@ -1,0 +1,154 @@
+// The only reader of process.env. Every variable of CONTRACT section 1 is parsed here once, with its
+// default beside it; main.ts stops the process when parsing fails.
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((value) => ['true', '1', 'yes'].includes(value));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: integer(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  // Defaults to http://localhost:$PORT, filled in below once PORT is known.
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .refine((value) => !new URL(value).search && !new URL(value).hash, 'must have no query or fragment')
+    .optional(),
+  // Unset: PGlite in ./data/pglite. `pglite://memory` is an in-memory PGlite (tests),
+  // `pglite:<directory>` a PGlite elsewhere, postgres(ql):// a PostgreSQL server.
+  DATABASE_URL: z
+    .string()
+    .refine(
+      (value) => /^postgres(ql)?:\/\/./.test(value) || /^pglite:./.test(value),
+      'must be a postgres:// URL, pglite://memory or pglite:<directory>',
+    )
+    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
+  KEYS_DIR: z.string().min(1).default('./keys'),
+  CLIENTS_FILE: z.string().min(1).optional(),
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().min(1).optional(),
+  ACCESS_TOKEN_TTL: integer(60, 86_400).default(900),
+  REFRESH_TOKEN_TTL: integer(300, 31_536_000).default(604_800),
+  BCRYPT_COST: integer(4, 31).default(12),
+  PASSWORD_POLICY: z.enum(['standard', 'nist']).default('standard'),
+  LOGIN_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be attempts/seconds, e.g. 5/60')
+    .transform((value) => {
+      const [points, seconds] = value.split('/').map(Number) as [number, number];
+      return { points, seconds };
+    })
+    .refine(({ points, seconds }) => points >= 1 && seconds >= 1, 'attempts and seconds must be at least 1')
+    .default({ points: 5, seconds: 60 }),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ }).refine((o) => new URL(o).origin === o, 'each origin must be scheme://host[:port]'))),
+  TRUST_PROXY: flag.default(false),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type Database =
+  | { driver: 'pglite'; dataDir: string | null }
+  | { driver: 'postgres'; url: string };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  publicUrl: string;
+  issuer: string;
+  /** Default audience of access tokens: $PUBLIC_URL/api. */
+  apiAudience: string;
+  database: Database;
+  redisUrl: string | null;
+  keysDir: string;
+  clientsFile: string | null;
+  admin: { email: string; password: string } | null;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  bcryptCost: number;
+  passwordPolicy: 'standard' | 'nist';
+  loginRateLimit: { points: number; seconds: number };
+  corsOrigins: string[];
+  trustProxy: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function parseDatabase(url: string | undefined): Database {
+  if (url === undefined) return { driver: 'pglite', dataDir: './data/pglite' };
+  if (url === 'pglite://memory') return { driver: 'pglite', dataDir: null };
+  if (url.startsWith('pglite:')) return { driver: 'pglite', dataDir: url.slice('pglite:'.length) };
+  return { driver: 'postgres', url };
+}
+
+/** Parses the environment once. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, the way shells and compose files mean them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
+  }
+  if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) {
+    problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
+  }
+
+  if (e.NODE_ENV === 'production') {
+    // Unsafe defaults are refused outright in production rather than warned about.
+    if (new URL(publicUrl).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
+    if (e.DATABASE_URL === 'pglite://memory') problems.push('DATABASE_URL: an in-memory database loses every user on restart; refused in production');
+    if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    issuer: `${publicUrl}/oidc`,
+    apiAudience: `${publicUrl}/api`,
+    database: parseDatabase(e.DATABASE_URL),
+    redisUrl: e.REDIS_URL ?? null,
+    keysDir: e.KEYS_DIR,
+    clientsFile: e.CLIENTS_FILE ?? null,
+    admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL.toLowerCase(), password: e.ADMIN_PASSWORD } : null,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    bcryptCost: e.BCRYPT_COST,
+    passwordPolicy: e.PASSWORD_POLICY,
+    loginRateLimit: e.LOGIN_RATE_LIMIT,
+    corsOrigins: e.CORS_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,80 @@
+// The one wiring point: every service is made here from the config, in dependency order.
+import { openDatabase, type Database } from '../db/client.ts';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createAdapterClass, purgeExpiredOidcRows } from './oidc/adapter.ts';
+import { loadKeys, type Keys } from './oidc/keystore.ts';
+import { createProvider } from './oidc/provider.ts';
+import { trackRefreshes } from './oidc/token-events.ts';
+import { createTokenService, type TokenService } from './oidc/tokens.ts';
+import { createAudit, type Audit } from './services/audit.ts';
+import { createAuthService, type AuthService } from './services/auth.ts';
+import { createPasswords, type Passwords } from './services/passwords.ts';
+import { purgeExpiredSessions } from './services/sessions.ts';
+import type Provider from 'oidc-provider';
+
+export interface DepsOptions {
+  log?: Logger;
+  /** See AdapterOptions.refreshGraceSeconds. */
+  refreshGraceSeconds?: number;
+  /** How often expired store rows are purged; 0 turns the timer off. */
+  purgeIntervalMs?: number;
+}
+
+export interface Deps {
+  config: Config;
+  log: Logger;
+  database: Database;
+  keys: Keys;
+  provider: Provider;
+  passwords: Passwords;
+  audit: Audit;
+  tokens: TokenService;
+  auth: AuthService;
+  /** Stops timers and closes the database. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
+
+export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production' });
+  const database = await openDatabase(config.database);
+  const { db } = database;
+
+  const Adapter = createAdapterClass(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
+  const provider = createProvider({ config, db, keys, Adapter });
+  const audit = createAudit(db);
+  trackRefreshes(provider, { db, audit });
+  const passwords = await createPasswords(config.bcryptCost);
+  const tokens = createTokenService({ provider, config, db, keys });
+  const auth = createAuthService({ config, db, audit, passwords, tokens });
+
+  const purge = async () => {
+    try {
+      await purgeExpiredOidcRows(db);
+      await purgeExpiredSessions(db);
+    } catch (error) {
+      log.warn({ err: error }, 'purge of expired rows failed');
+    }
+  };
+  const purgeMs = options.purgeIntervalMs ?? 10 * 60 * 1000;
+  const timer = purgeMs > 0 ? setInterval(purge, purgeMs).unref() : undefined;
+
+  return {
+    config,
+    log,
+    database,
+    keys,
+    provider,
+    passwords,
+    audit,
+    tokens,
+    auth,
+    async close() {
+      clearInterval(timer);
+      await database.close();
+    },
+  };
+}

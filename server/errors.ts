@@ -1,0 +1,37 @@
+// One error type with stable codes. Services throw it; only the edges (the tRPC error formatter,
+// the Koa error middleware) turn a code into a status.
+export const ERROR_STATUS = {
+  INVALID_INPUT: { trpc: 'BAD_REQUEST', http: 400 },
+  WEAK_PASSWORD: { trpc: 'BAD_REQUEST', http: 400 },
+  INVALID_CREDENTIALS: { trpc: 'UNAUTHORIZED', http: 401 },
+  INVALID_TOKEN: { trpc: 'UNAUTHORIZED', http: 401 },
+  FORBIDDEN: { trpc: 'FORBIDDEN', http: 403 },
+  NOT_FOUND: { trpc: 'NOT_FOUND', http: 404 },
+  EMAIL_TAKEN: { trpc: 'CONFLICT', http: 409 },
+  CONFLICT: { trpc: 'CONFLICT', http: 409 },
+  PAYLOAD_TOO_LARGE: { trpc: 'PAYLOAD_TOO_LARGE', http: 413 },
+  RATE_LIMITED: { trpc: 'TOO_MANY_REQUESTS', http: 429 },
+  UNAVAILABLE: { trpc: 'INTERNAL_SERVER_ERROR', http: 503 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface AppErrorDetails {
+  fieldErrors?: Record<string, string[]>;
+  retryAfterSeconds?: number;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: AppErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: AppErrorDetails = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The one message for every failed sign-in, whatever the reason: it must not reveal which. */
+export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';

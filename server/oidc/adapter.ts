@@ -1,0 +1,107 @@
+// oidc-provider's storage adapter on Drizzle: one table for every model.
+//
+// Security invariant: the values clients present (token, code, session and interaction ids, user
+// codes, grant ids) are stored only as SHA-256 digests, and the raw `jti` never stays in a payload,
+// so a copy of the database holds nothing that works as a credential.
+import { createHash } from 'node:crypto';
+import { and, eq, isNull, lt } from 'drizzle-orm';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Db } from '../../db/client.ts';
+import { oidcPayloads } from '../../db/schema/index.ts';
+
+export function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+export interface AdapterOptions {
+  /**
+   * A refresh token presented again within this many seconds of its rotation is treated as a
+   * racing duplicate (two tabs refreshing at once): it fails, but the session survives. Later
+   * than that, the provider treats it as reuse and revokes the whole session.
+   */
+  refreshGraceSeconds: number;
+}
+
+export type AdapterClass = new (model: string) => Adapter;
+
+export function createAdapterClass(db: Db, { refreshGraceSeconds }: AdapterOptions): AdapterClass {
+  return class DrizzleAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const { jti: _jti, ...stored } = payload;
+      const row = {
+        payload: stored as Record<string, unknown>,
+        grantId: payload.grantId ? digest(payload.grantId) : null,
+        uid: payload.uid ? digest(payload.uid) : null,
+        userCode: payload.userCode ? digest(payload.userCode) : null,
+        accountId: payload.accountId ?? null,
+        expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      };
+      await db
+        .insert(oidcPayloads)
+        .values({ model: this.model, id: digest(id), ...row })
+        .onConflictDoUpdate({ target: [oidcPayloads.model, oidcPayloads.id], set: row });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy(eq(oidcPayloads.id, digest(id)), id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy(eq(oidcPayloads.uid, digest(uid)));
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy(eq(oidcPayloads.userCode, digest(userCode)));
+    }
+
+    async #findBy(where: ReturnType<typeof eq>, id?: string): Promise<AdapterPayload | undefined> {
+      const [row] = await db
+        .select({ id: oidcPayloads.id, payload: oidcPayloads.payload, expiresAt: oidcPayloads.expiresAt, consumedAt: oidcPayloads.consumedAt })
+        .from(oidcPayloads)
+        .where(and(eq(oidcPayloads.model, this.model), where))
+        .limit(1);
+      if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+      if (row.consumedAt && this.model === 'RefreshToken' && row.consumedAt.getTime() > Date.now() - refreshGraceSeconds * 1000) {
+        return undefined;
+      }
+      // Lookups by uid or user code cannot give back the jti (only its digest is stored); the
+      // provider only reads those models' other fields.
+      return {
+        ...(row.payload as AdapterPayload),
+        ...(id === undefined ? {} : { jti: id }),
+        ...(row.consumedAt ? { consumed: Math.floor(row.consumedAt.getTime() / 1000) } : {}),
+      };
+    }
+
+    async consume(id: string): Promise<void> {
+      // Atomic: of two requests consuming the same code or refresh token at once, exactly one
+      // wins. oidc-provider ignores consume()'s result, so the loser has to fail by throwing.
+      const won = await db
+        .update(oidcPayloads)
+        .set({ consumedAt: new Date() })
+        .where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, digest(id)), isNull(oidcPayloads.consumedAt)))
+        .returning({ id: oidcPayloads.id });
+      if (won.length === 0) throw new errors.InvalidGrant('grant already used by a concurrent request');
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, digest(id))));
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.grantId, digest(grantId))));
+    }
+  };
+}
+
+/** Deletes rows past their expiry. Consumed refresh tokens stay until then, for reuse detection. */
+export async function purgeExpiredOidcRows(db: Db, now = new Date()): Promise<number> {
+  const gone = await db.delete(oidcPayloads).where(lt(oidcPayloads.expiresAt, now)).returning({ id: oidcPayloads.id });
+  return gone.length;
+}

@@ -1,0 +1,41 @@
+// Audit and session bookkeeping around the provider's token endpoint. It sees every refresh, the
+// ones from /oidc/token and the ones auth.refresh hands over in process, and awaits its writes,
+// so a refresh that cannot be recorded does not silently pass.
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Db } from '../../db/client.ts';
+import type { Audit } from '../services/audit.ts';
+import { endSession, sessionKeyOf, touchSession } from '../services/sessions.ts';
+
+/** oidc-provider's error_description when a rotated refresh token is presented again. */
+const REUSE_DETECTED = 'refresh token already used';
+
+export function trackRefreshes(provider: Provider, { db, audit }: { db: Db; audit: Audit }): void {
+  provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
+    await next();
+    if (ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return;
+
+    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+    const token = ctx.oidc.entities.RotatedRefreshToken ?? ctx.oidc.entities.RefreshToken;
+    const userId = token?.accountId ?? null;
+    const clientId = ctx.oidc.client?.clientId;
+
+    if (ctx.status === 200) {
+      if (token?.grantId) await touchSession(db, token.grantId);
+      await audit.record({ type: 'refresh', success: true, userId, ...meta, metadata: { clientId } });
+      return;
+    }
+    const description = (ctx.body as { error_description?: unknown } | undefined)?.error_description;
+    const reused = description === REUSE_DETECTED;
+    // The provider has already revoked the grant and its tokens; drop the session record with them.
+    if (reused && token?.grantId) await endSession(db, sessionKeyOf(token.grantId));
+    await audit.record({
+      type: reused ? 'refresh_reuse_detected' : 'refresh',
+      success: false,
+      userId,
+      reason: typeof description === 'string' ? description : 'invalid_grant',
+      ...meta,
+      metadata: { clientId },
+    });
+  });
+}

@@ -1,0 +1,125 @@
+// Minting, refreshing and verifying the tokens of first-party sessions, all through the provider.
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import { inject } from 'light-my-request';
+import type Provider from 'oidc-provider';
+import type { Config } from '../config.ts';
+import type { Db } from '../../db/client.ts';
+import type { RequestMeta } from '../services/audit.ts';
+import { recordSession } from '../services/sessions.ts';
+import { publicJwks, type Keys } from './keystore.ts';
+import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, apiResourceServer } from './provider.ts';
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  client_id: string;
+  scope?: string;
+  roles: string[];
+  permissions: string[];
+  /** The session (grant) the token belongs to; absent for client credentials. */
+  sid?: string;
+  exp: number;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  sid: string;
+}
+
+export type RefreshResult = { ok: true; tokens: Omit<IssuedTokens, 'sid'>; userId: string } | { ok: false; reason: string };
+
+export interface TokenService {
+  /** Starts a session for a signed-in user: a Grant, a JWT access token and a refresh token. */
+  mint(userId: string, meta: RequestMeta): Promise<IssuedTokens>;
+  /** Rotates a refresh token at the provider's own token endpoint, in process. */
+  refresh(refreshToken: string, meta: RequestMeta): Promise<RefreshResult>;
+  /** Signature, typ, issuer, audience and expiry, checked locally against our JWKS. */
+  verifySignature(token: string): Promise<AccessClaims | null>;
+  /** verifySignature, plus: the session the token belongs to still lives. */
+  verify(token: string): Promise<AccessClaims | null>;
+  isSessionAlive(sid: string): Promise<boolean>;
+}
+
+export function createTokenService({ provider, config, db, keys }: { provider: Provider; config: Config; db: Db; keys: Keys }): TokenService {
+  const jwks = createLocalJWKSet(publicJwks(keys));
+  const resourceServerInfo = apiResourceServer(config);
+  // provider.callback() builds a new handler on every call; one is enough.
+  let dispatch: ReturnType<Provider['callback']> | undefined;
+
+  async function verifySignature(token: string): Promise<AccessClaims | null> {
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        algorithms: ['ES256', 'RS256'],
+        typ: 'at+jwt',
+        issuer: config.issuer,
+        audience: config.apiAudience,
+        clockTolerance: 5,
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+      });
+      if (!Array.isArray(payload.roles) || !Array.isArray(payload.permissions)) return null;
+      return payload as AccessClaims;
+    } catch {
+      return null;
+    }
+  }
+
+  async function isSessionAlive(sid: string): Promise<boolean> {
+    const grant = await provider.Grant.find(sid);
+    return grant !== undefined;
+  }
+
+  return {
+    async mint(userId, meta) {
+      const client = await provider.Client.find(FIRST_PARTY_CLIENT_ID);
+      if (!client) throw new Error('first-party client is not configured');
+
+      const grant = new provider.Grant({ accountId: userId, clientId: client.clientId });
+      grant.addResourceScope(config.apiAudience, API_SCOPE);
+      const sid = await grant.save();
+
+      const at = new provider.AccessToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE });
+      at.resourceServer = new provider.ResourceServer(config.apiAudience, resourceServerInfo);
+      // The refresh token names the resource and scope so that the token endpoint picks the same
+      // resource server on every rotation.
+      const rt = new provider.RefreshToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE, resource: config.apiAudience, rotations: 0 });
+      const [accessToken, refreshToken] = await Promise.all([at.save(), rt.save()]);
+      await recordSession(db, { grantId: sid, userId, clientId: client.clientId, meta, expiresAt: new Date(Date.now() + config.refreshTokenTtl * 1000) });
+      return { accessToken, refreshToken, expiresIn: config.accessTokenTtl, sid };
+    },
+
+    async refresh(refreshToken, meta) {
+      dispatch ??= provider.callback();
+      const response = await inject(dispatch, {
+        method: 'POST',
+        url: '/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(meta.userAgent ? { 'user-agent': meta.userAgent } : {}),
+        },
+        remoteAddress: meta.ip ?? '127.0.0.1',
+        payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: FIRST_PARTY_CLIENT_ID }).toString(),
+      });
+      const body = response.json() as Record<string, unknown>;
+      if (response.statusCode !== 200) {
+        return { ok: false, reason: typeof body.error_description === 'string' ? body.error_description : String(body.error) };
+      }
+      const accessToken = String(body.access_token);
+      return {
+        ok: true,
+        userId: String(decodeJwt(accessToken).sub),
+        tokens: { accessToken, refreshToken: String(body.refresh_token), expiresIn: Number(body.expires_in) },
+      };
+    },
+
+    verifySignature,
+    isSessionAlive,
+
+    async verify(token) {
+      const claims = await verifySignature(token);
+      if (!claims) return null;
+      if (claims.sid !== undefined && !(await isSessionAlive(claims.sid))) return null;
+      return claims;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The audit trail (CONTRACT section 7). Never given a password, token or secret.
+import type { Db } from '../../db/client.ts';
+import { authEvents } from '../../db/schema/index.ts';
+
+export const AUDIT_EVENT_TYPES = [
+  'register',
+  'login',
+  'login_failed',
+  'logout',
+  'refresh',
+  'refresh_reuse_detected',
+  'password_changed',
+  'rate_limited',
+  'session_revoked',
+  'user_created',
+  'user_updated',
+  'user_deleted',
+  'role_changed',
+  'client_created',
+  'access_denied',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Where a request came from, for the audit trail and the session list. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditEvent extends RequestMeta {
+  type: AuditEventType;
+  success: boolean;
+  userId?: string | null;
+  actorId?: string | null;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface Audit {
+  /**
+   * Writes one event. Awaited by callers on purpose: when the trail cannot be written the request
+   * fails instead of passing unrecorded.
+   */
+  record(event: AuditEvent, db?: Db): Promise<void>;
+}
+
+export function createAudit(db: Db): Audit {
+  return {
+    async record(event, tx = db) {
+      await tx.insert(authEvents).values({
+        type: event.type,
+        success: event.success,
+        userId: event.userId ?? null,
+        actorId: event.actorId ?? null,
+        ip: event.ip?.slice(0, 64) ?? null,
+        userAgent: event.userAgent?.slice(0, 512) ?? null,
+        reason: event.reason ?? null,
+        metadata: event.metadata ?? {},
+      });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// Sign-up, sign-in, refresh, logout and token verification for Gatehouse's own API.
+import type { Config } from '../config.ts';
+import type { Db } from '../../db/client.ts';
+import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
+import type { AccessClaims, TokenService } from '../oidc/tokens.ts';
+import type { Audit, RequestMeta } from './audit.ts';
+import { checkPasswordPolicy, type Passwords } from './passwords.ts';
+import { BUILT_IN_ROLES } from './rbac.ts';
+import { endSession, sessionOfRefreshToken } from './sessions.ts';
+import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin, type User } from './users.ts';
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  user: User;
+}
+
+export type VerifyResult =
+  | { active: false }
+  | { active: true; sub: string; clientId: string; scope: string; roles: string[]; permissions: string[]; sid: string | null; exp: number };
+
+export interface AuthDeps {
+  config: Config;
+  db: Db;
+  audit: Audit;
+  passwords: Passwords;
+  tokens: TokenService;
+}
+
+export function createAuthService({ config, db, audit, passwords, tokens }: AuthDeps) {
+  async function startSession(userId: string, meta: RequestMeta): Promise<TokenSet> {
+    const row = await recordLogin(db, userId);
+    const issued = await tokens.mint(userId, meta);
+    return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: 'Bearer', expiresIn: issued.expiresIn, user: await loadUser(db, row) };
+  }
+
+  function assertStrong(password: string, context: string[]): void {
+    const reasons = checkPasswordPolicy(password, config.passwordPolicy, context);
+    if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { password: reasons } });
+  }
+
+  return {
+    assertStrong,
+
+    async register(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
+      const email = normalizeEmail(input.email);
+      assertStrong(input.password, [email.split('@')[0] ?? '', input.name ?? '']);
+      const passwordHash = await passwords.hash(input.password);
+      let user;
+      try {
+        user = await insertUser(db, { email, passwordHash, name: input.name, roles: [BUILT_IN_ROLES.user] });
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'EMAIL_TAKEN') {
+          await audit.record({ type: 'register', success: false, reason: 'email_taken', metadata: { email }, ...meta });
+        }
+        throw error;
+      }
+      await audit.record({ type: 'register', success: true, userId: user.id, ...meta });
+      return startSession(user.id, meta);
+    },
+
+    async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenSet> {
+      const email = normalizeEmail(input.email);
+      const user = await findUserByEmail(db, email);
+      // An unknown email costs one bcrypt verify too, so the answer's timing tells nothing.
+      const matches = user ? await passwords.verify(input.password, user.passwordHash) : await passwords.verifyDummy(input.password);
+      if (!user || !matches || !user.isActive) {
+        const reason = !user ? 'unknown_email' : !matches ? 'wrong_password' : 'account_disabled';
+        await audit.record({ type: 'login_failed', success: false, userId: user?.id ?? null, reason, metadata: { email }, ...meta });
+        throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+      }
+      const tokenSet = await startSession(user.id, meta);
+      await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
+      return tokenSet;
+    },
+
+    async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenSet> {
+      const result = await tokens.refresh(refreshToken, meta);
+      if (!result.ok) throw new AppError('INVALID_TOKEN', 'Invalid or expired refresh token');
+      const user = await findUserById(db, result.userId);
+      if (!user) throw new AppError('INVALID_TOKEN', 'Invalid or expired refresh token');
+      return { ...result.tokens, tokenType: 'Bearer', user: await loadUser(db, user) };
+    },
+
+    async logout(refreshToken: string, meta: RequestMeta): Promise<{ success: true }> {
+      // Always a success: a logout must not tell whether a token was ever valid.
+      const session = await sessionOfRefreshToken(db, refreshToken);
+      if (session) {
+        await endSession(db, session.sessionKey);
+        await audit.record({ type: 'logout', success: true, userId: session.userId, ...meta });
+      }
+      return { success: true };
+    },
+
+    async verify(token: string): Promise<VerifyResult> {
+      const claims = await tokens.verify(token);
+      if (!claims) return { active: false };
+      return toVerifyResult(claims);
+    },
+  };
+}
+
+export function toVerifyResult(claims: AccessClaims): VerifyResult {
+  return {
+    active: true,
+    sub: claims.sub,
+    clientId: claims.client_id,
+    scope: claims.scope ?? '',
+    roles: claims.roles,
+    permissions: claims.permissions,
+    sid: claims.sid ?? null,
+    exp: claims.exp,
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,68 @@
+// Sign-in sessions. A session is an oidc-provider Grant: its refresh tokens hang off it by grant id,
+// and access tokens carry its id as `sid`. This module works at the store level, so ending a
+// session needs no provider request context.
+import { and, eq, gt, lt, or } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { oidcPayloads, sessions } from '../../db/schema/index.ts';
+import { digest } from '../oidc/adapter.ts';
+import type { RequestMeta } from './audit.ts';
+
+export interface NewSession {
+  grantId: string;
+  userId: string;
+  clientId: string;
+  meta: RequestMeta;
+  expiresAt: Date;
+}
+
+export async function recordSession(db: Db, s: NewSession): Promise<void> {
+  await db
+    .insert(sessions)
+    .values({
+      id: digest(s.grantId),
+      userId: s.userId,
+      clientId: s.clientId,
+      ip: s.meta.ip,
+      userAgent: s.meta.userAgent?.slice(0, 512) ?? null,
+      expiresAt: s.expiresAt,
+    })
+    .onConflictDoNothing();
+}
+
+export async function touchSession(db: Db, grantId: string): Promise<void> {
+  await db.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, digest(grantId)));
+}
+
+/**
+ * The session a refresh token belongs to, whether or not the token was already rotated: a
+ * logout with an older token of the session still ends it.
+ */
+export async function sessionOfRefreshToken(db: Db, refreshToken: string): Promise<{ sessionKey: string; userId: string | null } | undefined> {
+  const [row] = await db
+    .select({ grantId: oidcPayloads.grantId, accountId: oidcPayloads.accountId })
+    .from(oidcPayloads)
+    .where(and(eq(oidcPayloads.model, 'RefreshToken'), eq(oidcPayloads.id, digest(refreshToken)), gt(oidcPayloads.expiresAt, new Date())))
+    .limit(1);
+  if (!row?.grantId) return undefined;
+  return { sessionKey: row.grantId, userId: row.accountId };
+}
+
+/** Ends a session by its key (the digest of its grant id): the grant, every token of it, its record. */
+export async function endSession(db: Db, sessionKey: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const gone = await tx
+      .delete(oidcPayloads)
+      .where(or(eq(oidcPayloads.grantId, sessionKey), and(eq(oidcPayloads.model, 'Grant'), eq(oidcPayloads.id, sessionKey))))
+      .returning({ model: oidcPayloads.model });
+    await tx.delete(sessions).where(eq(sessions.id, sessionKey));
+    return gone.some((row) => row.model === 'Grant');
+  });
+}
+
+export function sessionKeyOf(grantId: string): string {
+  return digest(grantId);
+}
+
+export async function purgeExpiredSessions(db: Db, now = new Date()): Promise<void> {
+  await db.delete(sessions).where(lt(sessions.expiresAt, now));
+}

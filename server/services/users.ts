@@ -1,0 +1,82 @@
+import { eq, inArray } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { roles, userRoles, users, type UserRow } from '../../db/schema/index.ts';
+import { AppError } from '../errors.ts';
+import { loadAccess } from './rbac.ts';
+
+/** The public view of a user (CONTRACT section 4): never a hash or a token. */
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  emailVerified: boolean;
+  isActive: boolean;
+  roles: string[];
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export function toUser(row: UserRow, roleNames: string[]): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    emailVerified: row.emailVerified,
+    isActive: row.isActive,
+    roles: roleNames,
+    createdAt: row.createdAt.toISOString(),
+    lastLoginAt: row.lastLoginAt?.toISOString() ?? null,
+  };
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  name?: string | null | undefined;
+  roles: string[];
+}
+
+/** Inserts a user with roles in one transaction; EMAIL_TAKEN when the address is in use. */
+export async function insertUser(db: Db, input: NewUser): Promise<UserRow> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(users)
+      .values({ email: normalizeEmail(input.email), passwordHash: input.passwordHash, name: input.name ?? null })
+      .onConflictDoNothing({ target: users.email })
+      .returning();
+    if (!row) throw new AppError('EMAIL_TAKEN', 'An account with this email already exists', { fieldErrors: { email: ['Already registered'] } });
+    if (input.roles.length > 0) {
+      const found = await tx.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, input.roles));
+      const missing = input.roles.filter((name) => !found.some((r) => r.name === name));
+      if (missing.length > 0) throw new AppError('INVALID_INPUT', 'Unknown role', { fieldErrors: { roles: missing.map((m) => `Unknown role: ${m}`) } });
+      await tx.insert(userRoles).values(found.map((r) => ({ userId: row.id, roleId: r.id })));
+    }
+    return row;
+  });
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.email, normalizeEmail(email))).limit(1);
+  return row;
+}
+
+export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return row;
+}
+
+export async function loadUser(db: Db, row: UserRow): Promise<User> {
+  const { roles: roleNames } = await loadAccess(db, row.id);
+  return toUser(row, roleNames);
+}
+
+export async function recordLogin(db: Db, id: string): Promise<UserRow> {
+  const now = new Date();
+  const [row] = await db.update(users).set({ lastLoginAt: now }).where(eq(users.id, id)).returning();
+  if (!row) throw new AppError('INVALID_CREDENTIALS', 'Account no longer exists');
+  return row;
+}

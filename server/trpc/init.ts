@@ -1,0 +1,66 @@
+// The one tRPC root. Routers use only the procedures exported here.
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError, z } from 'zod';
+import { AppError, ERROR_STATUS } from '../errors.ts';
+import type { Context } from './context.ts';
+import type { AccessClaims } from '../oidc/tokens.ts';
+import { findUserById } from '../services/users.ts';
+
+const t = initTRPC.context<Context>().create({
+  // Never a stack trace on the wire, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const { stack: _stack, ...data } = shape.data;
+    const cause = error.cause;
+    if (cause instanceof ZodError) {
+      return { ...shape, message: 'Invalid input', data: { ...data, fieldErrors: fieldErrorsOf(cause) } };
+    }
+    if (cause instanceof AppError) {
+      return { ...shape, data: { ...data, ...cause.details } };
+    }
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      return { ...shape, message: 'Internal error', data };
+    }
+    return { ...shape, data };
+  },
+});
+
+function fieldErrorsOf(error: ZodError): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length > 0 ? issue.path.join('.') : '_';
+    (out[key] ??= []).push(issue.message);
+  }
+  return out;
+}
+
+/** Turns the services' AppError into the matching tRPC error: the only place that does. */
+const translateErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: ERROR_STATUS[cause.code].trpc, message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(translateErrors);
+
+const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
+
+/**
+ * Requires a valid access token whose session still lives, of a user who still exists and is
+ * active; narrows ctx.auth and ctx.user. Both are read per request, so a logout or a disabled
+ * account takes effect on our own API at once, not when the token expires.
+ */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
+  const claims: AccessClaims | null = match?.[1] ? await ctx.deps.tokens.verify(match[1]) : null;
+  const user = claims?.sid ? await findUserById(ctx.deps.database.db, claims.sub) : undefined;
+  if (!claims?.sid || !user?.isActive) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
+  return next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user } });
+});
+
+export { z };

@@ -1,0 +1,25 @@
+import { publicProcedure, router, z } from '../init.ts';
+import { email, name, password, token } from '../inputs.ts';
+
+export const authRouter = router({
+  register: publicProcedure
+    .input(z.strictObject({ email, password, name: name.optional() }))
+    .mutation(({ ctx, input }) => ctx.deps.auth.register(input, ctx.meta)),
+
+  login: publicProcedure
+    .input(z.strictObject({ email, password }))
+    .mutation(({ ctx, input }) => ctx.deps.auth.login(input, ctx.meta)),
+
+  refresh: publicProcedure
+    .input(z.strictObject({ refreshToken: token }))
+    .mutation(({ ctx, input }) => ctx.deps.auth.refresh(input.refreshToken, ctx.meta)),
+
+  logout: publicProcedure
+    .input(z.strictObject({ refreshToken: token }))
+    .mutation(({ ctx, input }) => ctx.deps.auth.logout(input.refreshToken, ctx.meta)),
+
+  verify: publicProcedure
+    .input(z.strictObject({ token }))
+    .query(({ ctx, input }) => ctx.deps.auth.verify(input.token)),
+});
+
