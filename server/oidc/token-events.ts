@@ -7,10 +7,16 @@ import type { Db } from '../../db/client.ts';
 import type { Audit } from '../services/audit.ts';
 import { endSession, sessionKeyOf, touchSession } from '../services/sessions.ts';
 
-/** oidc-provider's error_description when a rotated refresh token is presented again. */
+/** oidc-provider's error_detail when a rotated refresh token is presented again. */
 const REUSE_DETECTED = 'refresh token already used';
 
 export function trackRefreshes(provider: Provider, { db, audit }: { db: Db; audit: Audit }): void {
+  // The response says only "grant request is invalid"; the reason travels on the error event,
+  // which fires (synchronously) before the middleware below resumes.
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error_detail?: unknown }) => {
+    ctx.state.grantErrorDetail = error.error_detail;
+  });
+
   provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
     await next();
     if (ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return;
@@ -25,15 +31,15 @@ export function trackRefreshes(provider: Provider, { db, audit }: { db: Db; audi
       await audit.record({ type: 'refresh', success: true, userId, ...meta, metadata: { clientId } });
       return;
     }
-    const description = (ctx.body as { error_description?: unknown } | undefined)?.error_description;
-    const reused = description === REUSE_DETECTED;
+    const detail: unknown = ctx.state.grantErrorDetail;
+    const reused = detail === REUSE_DETECTED;
     // The provider has already revoked the grant and its tokens; drop the session record with them.
     if (reused && token?.grantId) await endSession(db, sessionKeyOf(token.grantId));
     await audit.record({
       type: reused ? 'refresh_reuse_detected' : 'refresh',
       success: false,
       userId,
-      reason: typeof description === 'string' ? description : 'invalid_grant',
+      reason: typeof detail === 'string' ? detail : 'invalid_grant',
       ...meta,
       metadata: { clientId },
     });

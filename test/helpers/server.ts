@@ -1,0 +1,111 @@
+// Starts the real service on a loopback port: the same createDeps and createApp as main.ts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createDeps, type Deps, type DepsOptions } from '../../server/deps.ts';
+import { createLogger } from '../../server/logger.ts';
+import { createContext } from '../../server/trpc/context.ts';
+import { createCallerFactory } from '../../server/trpc/init.ts';
+import { appRouter } from '../../server/trpc/router.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const TEST_META = { ip: '203.0.113.7', userAgent: 'gatehouse-tests/1.0' };
+
+export interface TestServer {
+  url: string;
+  deps: Deps;
+  database: TestDatabase;
+  keysDir: string;
+  /** Everything the service logged, one JSON line each. */
+  logs: string[];
+  caller(options?: { authorization?: string | null; meta?: typeof TEST_META }): Caller;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions extends DepsOptions {
+  env?: Record<string, string>;
+  database?: TestDatabase;
+  keysDir?: string;
+  /** Leave the database and keys in place on close (restart tests). */
+  keep?: boolean;
+}
+
+const createCaller = createCallerFactory(appRouter);
+type Caller = ReturnType<typeof createCaller>;
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase());
+  const keysDir = options.keysDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-keys-')));
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PUBLIC_URL: url,
+    DATABASE_URL: database.url,
+    KEYS_DIR: keysDir,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const deps = await createDeps(config, { log: createLogger(config.logLevel, sink), purgeIntervalMs: 0, ...options });
+  server.on('request', createApp(deps).callback());
+
+  return {
+    url,
+    deps,
+    database,
+    keysDir,
+    logs,
+    caller: ({ authorization = null, meta = TEST_META } = {}) => createCaller(createContext(deps, { meta, authorization })),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.close();
+      if (!options.keep) {
+        await database.drop();
+        if (!options.keysDir) await rm(keysDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** POSTs a tRPC mutation (or GETs a query) over HTTP and returns status, headers and body. */
+export async function trpcHttp(
+  url: string,
+  path: string,
+  input: unknown,
+  { method = 'POST', headers = {} }: { method?: 'GET' | 'POST'; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const target =
+    method === 'GET'
+      ? `${url}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`
+      : `${url}/trpc/${path}`;
+  const response = await fetch(target, {
+    method,
+    headers: { 'content-type': 'application/json', 'user-agent': TEST_META.userAgent, ...headers },
+    ...(method === 'POST' ? { body: JSON.stringify(input ?? {}) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+let counter = 0;
+/** A unique address and a password that passes the standard policy. */
+export function newAccount(prefix = 'user'): { email: string; password: string } {
+  counter += 1;
+  return { email: `${prefix}.${process.pid}.${counter}.${Date.now()}@example.test`, password: `Correct-Horse-${counter}-Battery` };
+}
