@@ -33,10 +33,9 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
     try {
       await next();
     } finally {
+      // Handlers that bypass Koa (tRPC) have written their status straight to the Node response.
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      const line = { reqId: requestId, method: ctx.method, path: ctx.path, status, ms: Math.round(performance.now() - started), userId: ctx.state.userId };
-      if (ctx.respond === false) ctx.res.once('finish', () => log.info({ ...line, status: ctx.res.statusCode }, 'request'));
-      else log.info(line, 'request');
+      log.info({ reqId: requestId, method: ctx.method, path: ctx.path, status, ms: Math.round(performance.now() - started), userId: ctx.state.userId }, 'request');
     }
   });
 

@@ -22,6 +22,20 @@ export interface AdapterOptions {
   refreshGraceSeconds: number;
 }
 
+/**
+ * The payload as stored: without its jti, and without the browser session id that oidc-provider
+ * copies into Interaction payloads (`session.cookie`, which it never reads back).
+ */
+function scrub(payload: AdapterPayload): Record<string, unknown> {
+  const { jti: _jti, ...stored } = payload as Record<string, unknown>;
+  const session = stored.session as Record<string, unknown> | undefined;
+  if (session && typeof session === 'object' && 'cookie' in session) {
+    const { cookie: _cookie, ...rest } = session;
+    stored.session = rest;
+  }
+  return stored;
+}
+
 export type AdapterClass = new (model: string) => Adapter;
 
 export function createAdapterClass(db: Db, { refreshGraceSeconds }: AdapterOptions): AdapterClass {
@@ -33,9 +47,8 @@ export function createAdapterClass(db: Db, { refreshGraceSeconds }: AdapterOptio
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const { jti: _jti, ...stored } = payload;
       const row = {
-        payload: stored as Record<string, unknown>,
+        payload: scrub(payload),
         grantId: payload.grantId ? digest(payload.grantId) : null,
         uid: payload.uid ? digest(payload.uid) : null,
         userCode: payload.userCode ? digest(payload.userCode) : null,

@@ -23,6 +23,10 @@ export interface ProviderDeps {
   Adapter: AdapterClass;
 }
 
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 export function apiResourceServer(config: Config) {
   return {
     scope: API_SCOPE,
@@ -91,6 +95,12 @@ export function createProvider({ config, db, keys, Adapter }: ProviderDeps): Pro
     responseTypes: ['code'],
     rotateRefreshToken: true,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // A plain page with the OAuth error code and its description, escaped; never internals.
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><h1>Sign-in error</h1><p>${escapeHtml(String(out.error))}</p>${out.error_description ? `<p>${escapeHtml(String(out.error_description))}</p>` : ''}</body></html>`;
+    },
     ttl: {
       AccessToken: config.accessTokenTtl,
       ClientCredentials: config.accessTokenTtl,

@@ -33,6 +33,8 @@ export interface TestServerOptions extends DepsOptions {
   keysDir?: string;
   /** Leave the database and keys in place on close (restart tests). */
   keep?: boolean;
+  /** Listen on this port (a restart keeps its issuer); a free one by default. */
+  port?: number;
 }
 
 const createCaller = createCallerFactory(appRouter);
@@ -42,7 +44,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const database = options.database ?? (await createTestDatabase());
   const keysDir = options.keysDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-keys-')));
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const config = loadConfig({

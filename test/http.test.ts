@@ -1,0 +1,97 @@
+// What every HTTP response promises (CONTRACT section 2), over a real socket.
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let gh: TestServer;
+beforeAll(async () => {
+  gh = await startTestServer();
+});
+afterAll(() => gh?.close());
+
+describe('HTTP surface', () => {
+  it('serves /healthz and /readyz', async () => {
+    const health = await fetch(`${gh.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${gh.url}/readyz`)).status).toBe(200);
+  });
+
+  it('puts a request id and nosniff on every response, echoing a sane incoming id only', async () => {
+    for (const path of ['/healthz', '/nope', '/oidc/jwks', '/trpc/auth.verify?input=%7B%7D']) {
+      const res = await fetch(`${gh.url}${path}`);
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('x-request-id'), path).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const echoed = await fetch(`${gh.url}/healthz`, { headers: { 'x-request-id': 'abc-123.DEF' } });
+    expect(echoed.headers.get('x-request-id')).toBe('abc-123.DEF');
+    const replaced = await fetch(`${gh.url}/healthz`, { headers: { 'x-request-id': 'a b<script>' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses bodies over 100 KB with 413 before any work is done', async () => {
+    const big = JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(110 * 1024) });
+    const trpc = await fetch(`${gh.url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(trpc.status).toBe(413);
+    const oidc = await fetch(`${gh.url}/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `a=${'x'.repeat(110 * 1024)}` });
+    expect(oidc.status).toBe(413);
+  });
+
+  it('caps a chunked body without a length at 100 KB too', async () => {
+    const url = new URL(`${gh.url}/trpc/auth.login`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write('{"email":"a@b.co","password":"');
+      for (let i = 0; i < 12; i += 1) req.write('x'.repeat(10 * 1024));
+      req.end('"}');
+    });
+    expect(status).toBe(413);
+  });
+
+  it('never sends a stack trace', async () => {
+    const responses = await Promise.all([
+      fetch(`${gh.url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }),
+      fetch(`${gh.url}/trpc/no.such.procedure`),
+      fetch(`${gh.url}/oidc/token`, { method: 'POST', body: 'grant_type=password' }),
+      fetch(`${gh.url}/oidc/auth?client_id=nope`),
+    ]);
+    for (const res of responses) {
+      expect(res.status).toBeLessThan(500);
+      const text = await res.text();
+      expect(text).not.toMatch(/\bat .+:\d+:\d+/);
+      expect(text).not.toMatch(/node_modules|server\//);
+    }
+  });
+
+  it('serves discovery with issuer $PUBLIC_URL/oidc and the JWKS, offering neither implicit nor password grants', async () => {
+    const discovery = (await (await fetch(`${gh.url}/oidc/.well-known/openid-configuration`)).json()) as Record<string, any>;
+    expect(discovery.issuer).toBe(`${gh.url}/oidc`);
+    expect(discovery.jwks_uri).toBe(`${gh.url}/oidc/jwks`);
+    expect(discovery.response_types_supported).toEqual(['code']);
+    expect(discovery.grant_types_supported).not.toContain('password');
+    expect(discovery.grant_types_supported).not.toContain('implicit');
+    expect(discovery.code_challenge_methods_supported).toEqual(['S256']);
+    const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+  });
+
+  it('has no development login: the built-in devInteractions pages are not served', async () => {
+    const res = await fetch(`${gh.url}/oidc/interaction/anything`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toMatch(/<form/i);
+  });
+
+  it('answers /readyz with 503 once the database is gone', async () => {
+    const other = await startTestServer();
+    await other.deps.database.close();
+    const res = await fetch(`${other.url}/readyz`);
+    expect(res.status).toBe(503);
+    expect((await fetch(`${other.url}/healthz`)).status).toBe(200);
+    await other.close();
+  });
+});
