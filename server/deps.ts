@@ -4,11 +4,14 @@ import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createAdapterClass, purgeExpiredOidcRows } from './oidc/adapter.ts';
 import { loadKeys, type Keys } from './oidc/keystore.ts';
+import { ensureBootstrapAdmin } from './bootstrap.ts';
 import { createProvider } from './oidc/provider.ts';
 import { trackRefreshes } from './oidc/token-events.ts';
 import { createTokenService, type TokenService } from './oidc/tokens.ts';
 import { createAudit, type Audit } from './services/audit.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
+import { createUserAdmin, type UserAdmin } from './services/admin-users.ts';
+import { createRoleAdmin, type RoleAdmin } from './services/roles.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
 import { purgeExpiredSessions } from './services/sessions.ts';
 import type Provider from 'oidc-provider';
@@ -31,6 +34,8 @@ export interface Deps {
   audit: Audit;
   tokens: TokenService;
   auth: AuthService;
+  userAdmin: UserAdmin;
+  roleAdmin: RoleAdmin;
   /** Stops timers and closes the database. */
   close(): Promise<void>;
 }
@@ -41,6 +46,15 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const log = options.log ?? createLogger(config.logLevel);
   const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production' });
   const database = await openDatabase(config.database);
+  try {
+    return await wire(config, options, log, keys, database);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+async function wire(config: Config, options: DepsOptions, log: Logger, keys: Keys, database: Database): Promise<Deps> {
   const { db } = database;
 
   const Adapter = createAdapterClass(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
@@ -50,6 +64,9 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const passwords = await createPasswords(config.bcryptCost);
   const tokens = createTokenService({ provider, config, db, keys });
   const auth = createAuthService({ config, db, audit, passwords, tokens });
+  const userAdmin = createUserAdmin({ db, audit, passwords, assertStrong: auth.assertStrong });
+  const roleAdmin = createRoleAdmin({ db, audit });
+  await ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong: auth.assertStrong });
 
   const purge = async () => {
     try {
@@ -72,6 +89,8 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     audit,
     tokens,
     auth,
+    userAdmin,
+    roleAdmin,
     async close() {
       clearInterval(timer);
       await database.close();

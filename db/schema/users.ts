@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+// Millisecond precision, so a JS Date round-trips exactly: keyset cursors compare it for equality.
+const timestamptzMs = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
 
 export const users = pgTable(
   'users',
@@ -11,9 +13,15 @@ export const users = pgTable(
     email: text('email').notNull(),
     passwordHash: text('password_hash').notNull(),
     name: text('name'),
+    // Profile fields the user may set themselves (OIDC standard claims of the same names).
+    givenName: text('given_name'),
+    familyName: text('family_name'),
+    picture: text('picture'),
+    locale: text('locale'),
+    zoneinfo: text('zoneinfo'),
     emailVerified: boolean('email_verified').notNull().default(false),
     isActive: boolean('is_active').notNull().default(true),
-    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    createdAt: timestamptzMs('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
     lastLoginAt: timestamptz('last_login_at'),
     passwordChangedAt: timestamptz('password_changed_at').notNull().defaultNow(),

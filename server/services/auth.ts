@@ -6,7 +6,9 @@ import type { AccessClaims, TokenService } from '../oidc/tokens.ts';
 import type { Audit, RequestMeta } from './audit.ts';
 import { checkPasswordPolicy, type Passwords } from './passwords.ts';
 import { BUILT_IN_ROLES } from './rbac.ts';
-import { endSession, sessionOfRefreshToken } from './sessions.ts';
+import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
+import { eq } from 'drizzle-orm';
+import { users } from '../../db/schema/index.ts';
 import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin, type User } from './users.ts';
 
 export interface TokenSet {
@@ -91,6 +93,41 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
         await endSession(db, session.sessionKey);
         await audit.record({ type: 'logout', success: true, userId: session.userId, ...meta });
       }
+      return { success: true };
+    },
+
+    /** Ends every session of the user, the caller's own included. */
+    async logoutAll(userId: string, meta: RequestMeta): Promise<{ success: true }> {
+      await endUserSessions(db, userId);
+      await audit.record({ type: 'logout', success: true, userId, metadata: { all: true }, ...meta });
+      return { success: true };
+    },
+
+    /** Requires the current password; ends every session but the caller's own (`sid`). */
+    async changePassword(
+      userId: string,
+      sid: string,
+      input: { currentPassword: string; newPassword: string },
+      meta: RequestMeta,
+    ): Promise<{ success: true }> {
+      const user = await findUserById(db, userId);
+      if (!user) throw new AppError('INVALID_TOKEN', 'Sign in required');
+      if (!(await passwords.verify(input.currentPassword, user.passwordHash))) {
+        await audit.record({ type: 'password_changed', success: false, userId, reason: 'wrong_current_password', ...meta });
+        throw new AppError('INVALID_INPUT', 'Current password is incorrect', { fieldErrors: { currentPassword: ['Incorrect password'] } });
+      }
+      if (input.newPassword === input.currentPassword) {
+        throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: ['Must differ from the current password'] } });
+      }
+      const reasons = checkPasswordPolicy(input.newPassword, config.passwordPolicy, [user.email.split('@')[0] ?? '', user.name ?? '']);
+      if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: reasons } });
+      const passwordHash = await passwords.hash(input.newPassword);
+      await db.transaction(async (tx) => {
+        const now = new Date();
+        await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, userId));
+        await endUserSessions(tx, userId, { except: sessionKeyOf(sid) });
+        await audit.record({ type: 'password_changed', success: true, userId, ...meta }, tx);
+      });
       return { success: true };
     },
 

@@ -1,7 +1,7 @@
 // Sign-in sessions. A session is an oidc-provider Grant: its refresh tokens hang off it by grant id,
 // and access tokens carry its id as `sid`. This module works at the store level, so ending a
 // session needs no provider request context.
-import { and, eq, gt, lt, or } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, ne, not, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { oidcPayloads, sessions } from '../../db/schema/index.ts';
 import { digest } from '../oidc/adapter.ts';
@@ -57,6 +57,56 @@ export async function endSession(db: Db, sessionKey: string): Promise<boolean> {
     await tx.delete(sessions).where(eq(sessions.id, sessionKey));
     return gone.some((row) => row.model === 'Grant');
   });
+}
+
+/**
+ * Ends every session of a user, but the one keyed `except` (the caller's own, on a password
+ * change): grants, their tokens, browser sessions at /oidc, and the records.
+ */
+export async function endUserSessions(db: Db, userId: string, { except }: { except?: string } = {}): Promise<void> {
+  await db.transaction(async (tx) => {
+    const keep = except
+      ? and(or(isNull(oidcPayloads.grantId), ne(oidcPayloads.grantId, except)), not(and(eq(oidcPayloads.model, 'Grant'), eq(oidcPayloads.id, except))!))
+      : undefined;
+    await tx.delete(oidcPayloads).where(and(eq(oidcPayloads.accountId, userId), keep));
+    await tx.delete(sessions).where(and(eq(sessions.userId, userId), except ? ne(sessions.id, except) : undefined));
+  });
+}
+
+export interface SessionView {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+/** A user's live sessions, newest first. `lastUsedAt` is the last sign-in or refresh. */
+export async function listUserSessions(db: Db, userId: string, currentKey: string | null): Promise<SessionView[]> {
+  const rows = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, new Date())))
+    .orderBy(desc(sessions.createdAt));
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: row.createdAt.toISOString(),
+    lastUsedAt: row.lastUsedAt.toISOString(),
+    userAgent: row.userAgent,
+    ip: row.ip,
+    current: row.id === currentKey,
+  }));
+}
+
+/** Whether the session keyed `sessionKey` belongs to `userId`. */
+export async function sessionBelongsTo(db: Db, sessionKey: string, userId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionKey), eq(sessions.userId, userId)))
+    .limit(1);
+  return row !== undefined;
 }
 
 export function sessionKeyOf(grantId: string): string {

@@ -29,6 +29,39 @@ export function toUser(row: UserRow, roleNames: string[]): User {
   };
 }
 
+/** What the user may set about themselves; everything else (roles, status, verification) is not theirs. */
+export interface Profile {
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  locale: string | null;
+  zoneinfo: string | null;
+}
+
+export type UserWithProfile = User & Profile;
+
+export function toUserWithProfile(row: UserRow, roleNames: string[]): UserWithProfile {
+  return {
+    ...toUser(row, roleNames),
+    givenName: row.givenName,
+    familyName: row.familyName,
+    picture: row.picture,
+    locale: row.locale,
+    zoneinfo: row.zoneinfo,
+  };
+}
+
+export async function updateProfile(db: Db, id: string, changes: Partial<Profile>): Promise<UserRow> {
+  const [row] = await db
+    .update(users)
+    .set({ ...changes, updatedAt: new Date() })
+    .where(eq(users.id, id))
+    .returning();
+  if (!row) throw new AppError('NOT_FOUND', 'User not found');
+  return row;
+}
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }

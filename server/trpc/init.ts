@@ -5,6 +5,7 @@ import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
 import type { AccessClaims } from '../oidc/tokens.ts';
 import { findUserById } from '../services/users.ts';
+import { loadAccess, type Permission } from '../services/rbac.ts';
 
 const t = initTRPC.context<Context>().create({
   // Never a stack trace on the wire, whatever NODE_ENV says.
@@ -64,3 +65,27 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
 });
 
 export { z };
+
+/**
+ * Requires every named permission, read from the database on each request, so a role change
+ * applies at the user's next call. A refusal is audited as access_denied.
+ */
+export function requirePermission(...required: [Permission, ...Permission[]]) {
+  return authedProcedure.use(async ({ ctx, path, next }) => {
+    const access = await loadAccess(ctx.deps.database.db, ctx.user.id);
+    const missing = required.filter((p) => !access.permissions.includes(p));
+    if (missing.length > 0) {
+      await ctx.deps.audit.record({
+        type: 'access_denied',
+        success: false,
+        userId: ctx.user.id,
+        actorId: ctx.user.id,
+        reason: `missing ${missing.join(', ')}`,
+        metadata: { procedure: path, required },
+        ...ctx.meta,
+      });
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'You do not have permission to do this' });
+    }
+    return next({ ctx: { access, actor: { userId: ctx.user.id, meta: ctx.meta } } });
+  });
+}

@@ -15,3 +15,8 @@ export const password = z
 export const name = z.string().trim().min(1, 'Must not be empty').max(200, 'Too long');
 
 export const token = z.string().min(1, 'Required').max(8192, 'Too long');
+
+/** A session id as listed by me.sessions.list: the base64url SHA-256 of its grant id. */
+export const sessionId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'Not a session id');
+
+export const uuid = z.uuid('Not a valid id');

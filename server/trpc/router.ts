@@ -1,10 +1,16 @@
 import { router } from './init.ts';
+import { adminRolesRouter } from './routers/admin/roles.ts';
+import { adminUsersRouter } from './routers/admin/users.ts';
 import { authRouter } from './routers/auth.ts';
 import { meRouter } from './routers/me.ts';
 
 export const appRouter = router({
   auth: authRouter,
   me: meRouter,
+  admin: router({
+    users: adminUsersRouter,
+    roles: adminRolesRouter,
+  }),
 });
 
 export type AppRouter = typeof appRouter;

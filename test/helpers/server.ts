@@ -111,3 +111,11 @@ export function newAccount(prefix = 'user'): { email: string; password: string }
   counter += 1;
   return { email: `${prefix}.${process.pid}.${counter}.${Date.now()}@example.test`, password: `Correct-Horse-${counter}-Battery` };
 }
+
+/** Creates a user with `roles` directly and signs them in through auth.login. */
+export async function signIn(gh: TestServer, roles: string[] = ['user'], account = newAccount(roles[0]), meta = TEST_META) {
+  await gh.deps.userAdmin.create({ ...account, roles }, { userId: null, meta });
+  const tokens = await gh.caller({ meta }).auth.login(account);
+  const authorization = `Bearer ${tokens.accessToken}`;
+  return { account, tokens, user: tokens.user, authorization, caller: gh.caller({ authorization, meta }) };
+}

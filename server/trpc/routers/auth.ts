@@ -1,4 +1,4 @@
-import { publicProcedure, router, z } from '../init.ts';
+import { authedProcedure, publicProcedure, router, z } from '../init.ts';
 import { email, name, password, token } from '../inputs.ts';
 
 export const authRouter = router({
@@ -17,6 +17,8 @@ export const authRouter = router({
   logout: publicProcedure
     .input(z.strictObject({ refreshToken: token }))
     .mutation(({ ctx, input }) => ctx.deps.auth.logout(input.refreshToken, ctx.meta)),
+
+  logoutAll: authedProcedure.mutation(({ ctx }) => ctx.deps.auth.logoutAll(ctx.user.id, ctx.meta)),
 
   verify: publicProcedure
     .input(z.strictObject({ token }))

@@ -1,6 +1,56 @@
-import { loadUser } from '../../services/users.ts';
-import { authedProcedure, router } from '../init.ts';
+import { loadAccess } from '../../services/rbac.ts';
+import { endSession, listUserSessions, sessionBelongsTo, sessionKeyOf } from '../../services/sessions.ts';
+import { toUserWithProfile, updateProfile } from '../../services/users.ts';
+import { AppError } from '../../errors.ts';
+import { authedProcedure, router, z } from '../init.ts';
+import { name, password, sessionId } from '../inputs.ts';
+
+const optionalText = (max: number) => z.string().trim().min(1, 'Must not be empty').max(max, 'Too long').nullable().optional();
+
+const timeZones = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
+
+// Strict: roles, isActive, email, emailVerified and anything else unknown are refused.
+const profileInput = z.strictObject({
+  name: name.nullable().optional(),
+  givenName: optionalText(100),
+  familyName: optionalText(100),
+  picture: z.url({ protocol: /^https$/, message: 'Must be an https URL' }).max(2048, 'Too long').nullable().optional(),
+  locale: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'Must be a language tag such as en or pt-BR')
+    .max(35)
+    .nullable()
+    .optional(),
+  zoneinfo: z.string().refine((tz) => timeZones.has(tz), 'Must be an IANA time zone such as Europe/Paris').nullable().optional(),
+});
 
 export const meRouter = router({
-  get: authedProcedure.query(({ ctx }) => loadUser(ctx.deps.database.db, ctx.user)),
+  get: authedProcedure.query(async ({ ctx }) => {
+    const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
+    return toUserWithProfile(ctx.user, roles);
+  }),
+
+  update: authedProcedure.input(profileInput).mutation(async ({ ctx, input }) => {
+    const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+    const row = Object.keys(changes).length > 0 ? await updateProfile(ctx.deps.database.db, ctx.user.id, changes) : ctx.user;
+    const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
+    return toUserWithProfile(row, roles);
+  }),
+
+  changePassword: authedProcedure
+    .input(z.strictObject({ currentPassword: password, newPassword: password }))
+    .mutation(({ ctx, input }) => ctx.deps.auth.changePassword(ctx.user.id, ctx.auth.sid, input, ctx.meta)),
+
+  sessions: router({
+    list: authedProcedure.query(({ ctx }) => listUserSessions(ctx.deps.database.db, ctx.user.id, sessionKeyOf(ctx.auth.sid))),
+
+    revoke: authedProcedure.input(z.strictObject({ id: sessionId })).mutation(async ({ ctx, input }) => {
+      const { db } = ctx.deps.database;
+      // Another user's session id is answered exactly like an unknown one.
+      if (!(await sessionBelongsTo(db, input.id, ctx.user.id))) throw new AppError('NOT_FOUND', 'Session not found');
+      await endSession(db, input.id);
+      await ctx.deps.audit.record({ type: 'session_revoked', success: true, userId: ctx.user.id, actorId: ctx.user.id, metadata: { session: input.id }, ...ctx.meta });
+      return { success: true as const };
+    }),
+  }),
 });

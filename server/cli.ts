@@ -1,0 +1,93 @@
+// Operator CLI: `npm run cli -- <command> [options]`.
+// Passwords come from standard input or a hidden prompt, never from arguments, which end up in
+// shell history and process listings.
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { openDatabase } from '../db/client.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { AppError } from './errors.ts';
+import { createAudit } from './services/audit.ts';
+import { createUserAdmin } from './services/admin-users.ts';
+import { checkPasswordPolicy, createPasswords } from './services/passwords.ts';
+
+const USAGE = `usage: npm run cli -- <command>
+
+commands:
+  user:create --email E [--name N] [--role R ...]
+      creates a user; the password is read from standard input (one line) or asked for
+      at a hidden prompt. --role may repeat; default: user.
+`;
+
+class UsageError extends Error {}
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of process.stdin) text += chunk;
+    return text.replace(/\r?\n$/, '');
+  }
+  const ask = (prompt: string) =>
+    new Promise<string>((resolve) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      // Echo nothing of what is typed.
+      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+        if (s.startsWith(prompt)) process.stderr.write(prompt);
+      };
+      rl.question(prompt, (answer) => {
+        rl.close();
+        process.stderr.write('\n');
+        resolve(answer);
+      });
+    });
+  const first = await ask('Password: ');
+  if ((await ask('Repeat password: ')) !== first) throw new UsageError('passwords do not match');
+  return first;
+}
+
+async function userCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true } },
+    strict: true,
+  });
+  if (!values.email) throw new UsageError('--email is required');
+  const config = loadConfig();
+  const password = await readPassword();
+  const reasons = checkPasswordPolicy(password, config.passwordPolicy, [values.email.split('@')[0] ?? '']);
+  if (reasons.length > 0) throw new UsageError(`password refused: ${reasons.join('; ')}`);
+
+  const database = await openDatabase(config.database);
+  try {
+    const passwords = await createPasswords(config.bcryptCost);
+    const admin = createUserAdmin({ db: database.db, audit: createAudit(database.db), passwords, assertStrong: () => {} });
+    const user = await admin.create(
+      { email: values.email.trim().toLowerCase(), password, name: values.name, roles: values.role ?? ['user'] },
+      { userId: null, meta: { ip: null, userAgent: 'gatehouse-cli' } },
+    );
+    process.stdout.write(`created user ${user.id} <${user.email}> roles: ${user.roles.join(', ')}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = { 'user:create': userCreate };
+
+async function main(): Promise<void> {
+  const [command, ...args] = process.argv.slice(2);
+  const run = command ? commands[command] : undefined;
+  if (!run) throw new UsageError(command ? `unknown command: ${command}` : 'no command given');
+  await run(args);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    process.stderr.write(`gatehouse: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (error instanceof ConfigError) process.stderr.write(`gatehouse: ${error.message}\n`);
+  else if (error instanceof AppError) {
+    const details = error.details.fieldErrors ? ` (${Object.entries(error.details.fieldErrors).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ')})` : '';
+    process.stderr.write(`gatehouse: ${error.message}${details}\n`);
+  } else process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

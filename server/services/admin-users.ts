@@ -1,0 +1,204 @@
+// Admin management of users: search with keyset pagination, create, update, delete, revoke.
+//
+// Deletion is hard: the row goes, with its role links and sessions, so the email can be registered
+// again. The audit trail keeps the user id (it has no foreign key) and records the email.
+import { and, count, desc, eq, exists, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../../db/client.ts';
+import { roles, userRoles, users, type UserRow } from '../../db/schema/index.ts';
+import { AppError } from '../errors.ts';
+import type { Audit } from './audit.ts';
+import type { Passwords } from './passwords.ts';
+import { BUILT_IN_ROLES } from './rbac.ts';
+import { anotherActiveAdminExists, LAST_ADMIN_MESSAGE, lockAdminChanges, type Actor } from './roles.ts';
+import { endUserSessions } from './sessions.ts';
+import { findUserById, insertUser, toUser, type User } from './users.ts';
+
+export interface ListUsersInput {
+  search?: string | undefined;
+  role?: string | undefined;
+  isActive?: boolean | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface UserPage {
+  items: User[];
+  nextCursor: string | null;
+  total: number;
+}
+
+// A cursor is the (created_at, id) of the last row served, opaque to clients.
+const cursorShape = z.tuple([z.iso.datetime(), z.uuid()]);
+
+function encodeCursor(row: UserRow): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    return cursorShape.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new AppError('INVALID_INPUT', 'Invalid cursor', { fieldErrors: { cursor: ['Not a cursor from a previous page'] } });
+  }
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+async function rolesByUser(db: Db, ids: string[]): Promise<Map<string, string[]>> {
+  const map = new Map<string, string[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return map;
+  const rows = await db
+    .select({ userId: userRoles.userId, name: roles.name })
+    .from(userRoles)
+    .innerJoin(roles, eq(roles.id, userRoles.roleId))
+    .where(inArray(userRoles.userId, ids))
+    .orderBy(roles.name);
+  for (const row of rows) map.get(row.userId)?.push(row.name);
+  return map;
+}
+
+async function setRoles(tx: Db, userId: string, names: string[]): Promise<void> {
+  const found = names.length > 0 ? await tx.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, names)) : [];
+  const missing = names.filter((name) => !found.some((r) => r.name === name));
+  if (missing.length > 0) throw new AppError('INVALID_INPUT', 'Unknown role', { fieldErrors: { roles: missing.map((m) => `Unknown role: ${m}`) } });
+  await tx.delete(userRoles).where(eq(userRoles.userId, userId));
+  if (found.length > 0) await tx.insert(userRoles).values(found.map((r) => ({ userId, roleId: r.id })));
+}
+
+export interface UserAdminDeps {
+  db: Db;
+  audit: Audit;
+  passwords: Passwords;
+  assertStrong(password: string, context: string[]): void;
+}
+
+export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdminDeps) {
+  async function view(row: UserRow, tx: Db = db): Promise<User> {
+    return toUser(row, (await rolesByUser(tx, [row.id])).get(row.id) ?? []);
+  }
+
+  async function lockedUser(tx: Db, id: string): Promise<{ row: UserRow; roleNames: string[] }> {
+    const [row] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+    if (!row) throw new AppError('NOT_FOUND', 'User not found');
+    return { row, roleNames: (await rolesByUser(tx, [id])).get(id) ?? [] };
+  }
+
+  async function guardLastAdmin(tx: Db, row: UserRow, roleNames: string[]): Promise<void> {
+    const isActiveAdmin = row.isActive && roleNames.includes(BUILT_IN_ROLES.admin);
+    if (isActiveAdmin && !(await anotherActiveAdminExists(tx, row.id))) throw new AppError('CONFLICT', LAST_ADMIN_MESSAGE);
+  }
+
+  return {
+    async list(input: ListUsersInput): Promise<UserPage> {
+      const limit = input.limit ?? 20;
+      const filters: (SQL | undefined)[] = [];
+      if (input.search) {
+        const pattern = `%${escapeLike(input.search)}%`;
+        filters.push(or(ilike(users.email, pattern), ilike(users.name, pattern)));
+      }
+      if (input.isActive !== undefined) filters.push(eq(users.isActive, input.isActive));
+      if (input.role) {
+        filters.push(
+          exists(
+            db
+              .select({ one: sql`1` })
+              .from(userRoles)
+              .innerJoin(roles, eq(roles.id, userRoles.roleId))
+              .where(and(eq(userRoles.userId, users.id), eq(roles.name, input.role))),
+          ),
+        );
+      }
+      const where = and(...filters);
+      // Newest first; rows created during a walk sort before its cursor, so a walk never repeats
+      // or skips a row.
+      const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+      const page = await db
+        .select()
+        .from(users)
+        .where(and(where, after ? sql`(${users.createdAt}, ${users.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : undefined))
+        .orderBy(desc(users.createdAt), desc(users.id))
+        .limit(limit + 1);
+      const [totalRow] = await db.select({ n: count() }).from(users).where(where);
+      const rows = page.slice(0, limit);
+      const byUser = await rolesByUser(db, rows.map((r) => r.id));
+      return {
+        items: rows.map((row) => toUser(row, byUser.get(row.id) ?? [])),
+        nextCursor: page.length > limit ? encodeCursor(rows[rows.length - 1]!) : null,
+        total: totalRow?.n ?? 0,
+      };
+    },
+
+    async get(id: string): Promise<User> {
+      const row = await findUserById(db, id);
+      if (!row) throw new AppError('NOT_FOUND', 'User not found');
+      return view(row);
+    },
+
+    async create(input: { email: string; password: string; name?: string | undefined; roles?: string[] | undefined }, actor: Actor): Promise<User> {
+      assertStrong(input.password, [input.email.split('@')[0] ?? '', input.name ?? '']);
+      const passwordHash = await passwords.hash(input.password);
+      const roleNames = [...new Set(input.roles ?? [BUILT_IN_ROLES.user])];
+      return db.transaction(async (tx) => {
+        const row = await insertUser(tx, { email: input.email, passwordHash, name: input.name, roles: roleNames });
+        await audit.record({ type: 'user_created', success: true, userId: row.id, actorId: actor.userId, metadata: { email: row.email, roles: roleNames }, ...actor.meta }, tx);
+        return view(row, tx);
+      });
+    },
+
+    async update(input: { id: string; name?: string | null | undefined; isActive?: boolean | undefined; roles?: string[] | undefined }, actor: Actor): Promise<User> {
+      return db.transaction(async (tx) => {
+        await lockAdminChanges(tx);
+        const { row, roleNames } = await lockedUser(tx, input.id);
+        const nextRoles = input.roles ? [...new Set(input.roles)].sort() : roleNames;
+        const losesAdmin = roleNames.includes(BUILT_IN_ROLES.admin) && !nextRoles.includes(BUILT_IN_ROLES.admin);
+        const disabling = input.isActive === false && row.isActive;
+        if (losesAdmin || disabling) await guardLastAdmin(tx, row, roleNames);
+
+        const [updated] = await tx
+          .update(users)
+          .set({
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
+            updatedAt: new Date(),
+          })
+          .where(eq(users.id, row.id))
+          .returning();
+        const rolesChanged = input.roles !== undefined && nextRoles.join() !== [...roleNames].sort().join();
+        if (rolesChanged) {
+          await setRoles(tx, row.id, nextRoles);
+          await audit.record({ type: 'role_changed', success: true, userId: row.id, actorId: actor.userId, metadata: { from: roleNames, to: nextRoles }, ...actor.meta }, tx);
+        }
+        // A disabled account keeps no session anywhere.
+        if (disabling) await endUserSessions(tx, row.id);
+        const changes = Object.keys(input).filter((k) => k !== 'id');
+        await audit.record({ type: 'user_updated', success: true, userId: row.id, actorId: actor.userId, metadata: { changes }, ...actor.meta }, tx);
+        return view(updated!, tx);
+      });
+    },
+
+    async remove(id: string, actor: Actor): Promise<{ success: true }> {
+      return db.transaction(async (tx) => {
+        await lockAdminChanges(tx);
+        const { row, roleNames } = await lockedUser(tx, id);
+        await guardLastAdmin(tx, row, roleNames);
+        await endUserSessions(tx, row.id);
+        await tx.delete(users).where(eq(users.id, row.id));
+        await audit.record({ type: 'user_deleted', success: true, userId: row.id, actorId: actor.userId, metadata: { email: row.email, roles: roleNames }, ...actor.meta }, tx);
+        return { success: true as const };
+      });
+    },
+
+    async revokeSessions(id: string, actor: Actor): Promise<{ success: true }> {
+      const row = await findUserById(db, id);
+      if (!row) throw new AppError('NOT_FOUND', 'User not found');
+      await endUserSessions(db, row.id);
+      await audit.record({ type: 'session_revoked', success: true, userId: row.id, actorId: actor.userId, metadata: { all: true }, ...actor.meta });
+      return { success: true as const };
+    },
+  };
+}
+
+export type UserAdmin = ReturnType<typeof createUserAdmin>;

@@ -1,0 +1,163 @@
+// Roles and their permissions, and the guard that keeps at least one active admin.
+import { and, count, eq, exists, ne, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
+import { AppError } from '../errors.ts';
+import type { Audit, RequestMeta } from './audit.ts';
+import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from './rbac.ts';
+
+export interface Actor {
+  /** The signed-in admin; null for the operator CLI. */
+  userId: string | null;
+  meta: RequestMeta;
+}
+
+export interface RoleView {
+  id: string;
+  name: string;
+  description: string | null;
+  permissions: Permission[];
+  builtIn: boolean;
+  userCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toRoleView(row: RoleRow, userCount: number): RoleView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    permissions: [...(row.permissions as Permission[])].sort(),
+    builtIn: row.builtIn,
+    userCount,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Serializes every change that could leave no active admin: two admins demoting each other at the
+ * same moment must not both succeed. Call first thing inside the transaction.
+ */
+export async function lockAdminChanges(tx: Db): Promise<void> {
+  await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, BUILT_IN_ROLES.admin)).for('update');
+}
+
+/** Whether some active admin other than `userId` exists. */
+export async function anotherActiveAdminExists(tx: Db, userId: string | null): Promise<boolean> {
+  const [row] = await tx
+    .select({ n: count() })
+    .from(users)
+    .where(
+      and(
+        eq(users.isActive, true),
+        userId ? ne(users.id, userId) : undefined,
+        exists(
+          tx
+            .select({ one: sql`1` })
+            .from(userRoles)
+            .innerJoin(roles, eq(roles.id, userRoles.roleId))
+            .where(and(eq(userRoles.userId, users.id), eq(roles.name, BUILT_IN_ROLES.admin))),
+        ),
+      ),
+    );
+  return (row?.n ?? 0) > 0;
+}
+
+export const LAST_ADMIN_MESSAGE = 'There must always be at least one active admin';
+
+export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
+  async function find(tx: Db, id: string): Promise<RoleRow> {
+    const [row] = await tx.select().from(roles).where(eq(roles.id, id)).limit(1);
+    if (!row) throw new AppError('NOT_FOUND', 'Role not found');
+    return row;
+  }
+
+  async function usersOf(tx: Db, roleId: string): Promise<number> {
+    const [row] = await tx.select({ n: count() }).from(userRoles).where(eq(userRoles.roleId, roleId));
+    return row?.n ?? 0;
+  }
+
+  return {
+    async list(): Promise<RoleView[]> {
+      const rows = await db.select().from(roles).orderBy(roles.name);
+      const counts = await db.select({ roleId: userRoles.roleId, n: count() }).from(userRoles).groupBy(userRoles.roleId);
+      return rows.map((row) => toRoleView(row, counts.find((c) => c.roleId === row.id)?.n ?? 0));
+    },
+
+    async create(input: { name: string; description?: string | null | undefined; permissions: Permission[] }, actor: Actor): Promise<RoleView> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(roles)
+          .values({ name: input.name, description: input.description ?? null, permissions: [...new Set(input.permissions)].sort() })
+          .onConflictDoNothing({ target: roles.name })
+          .returning();
+        if (!row) throw new AppError('CONFLICT', 'A role with this name already exists', { fieldErrors: { name: ['Already exists'] } });
+        await audit.record({ type: 'role_changed', success: true, actorId: actor.userId, metadata: { action: 'created', role: row.name, permissions: row.permissions }, ...actor.meta }, tx);
+        return toRoleView(row, 0);
+      });
+    },
+
+    async update(
+      input: { id: string; name?: string | undefined; description?: string | null | undefined; permissions?: Permission[] | undefined },
+      actor: Actor,
+    ): Promise<RoleView> {
+      return db.transaction(async (tx) => {
+        const row = await find(tx, input.id);
+        if (row.builtIn && input.name !== undefined && input.name !== row.name) {
+          throw new AppError('CONFLICT', 'Built-in roles cannot be renamed');
+        }
+        const permissions = input.permissions && [...new Set(input.permissions)].sort();
+        // The admin role holds every permission by definition (CONTRACT section 4).
+        if (row.name === BUILT_IN_ROLES.admin && permissions && permissions.length !== PERMISSIONS.length) {
+          throw new AppError('CONFLICT', 'The admin role always holds every permission');
+        }
+        const [updated] = await tx
+          .update(roles)
+          .set({
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.description !== undefined ? { description: input.description } : {}),
+            ...(permissions ? { permissions } : {}),
+            updatedAt: new Date(),
+          })
+          .where(eq(roles.id, row.id))
+          .returning()
+          .catch((error: unknown) => {
+            throw isUniqueViolation(error) ? new AppError('CONFLICT', 'A role with this name already exists', { fieldErrors: { name: ['Already exists'] } }) : error;
+          });
+        await audit.record(
+          {
+            type: 'role_changed',
+            success: true,
+            actorId: actor.userId,
+            metadata: { action: 'updated', role: updated!.name, previous: { name: row.name, permissions: row.permissions }, permissions: updated!.permissions },
+            ...actor.meta,
+          },
+          tx,
+        );
+        return toRoleView(updated!, await usersOf(tx, row.id));
+      });
+    },
+
+    async remove(id: string, actor: Actor): Promise<{ success: true }> {
+      return db.transaction(async (tx) => {
+        const row = await find(tx, id);
+        if (row.builtIn) throw new AppError('CONFLICT', 'Built-in roles cannot be deleted');
+        await tx.delete(roles).where(eq(roles.id, id));
+        await audit.record({ type: 'role_changed', success: true, actorId: actor.userId, metadata: { action: 'deleted', role: row.name }, ...actor.meta }, tx);
+        return { success: true as const };
+      });
+    },
+  };
+}
+
+export type RoleAdmin = ReturnType<typeof createRoleAdmin>;
+
+/** PostgreSQL's unique_violation, through Drizzle's error wrapper on either driver. */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
