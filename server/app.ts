@@ -4,6 +4,7 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Deps } from './deps.ts';
+import { createInteractionRoutes } from './oidc/interactions.ts';
 import { createContext } from './trpc/context.ts';
 import { appRouter } from './trpc/router.ts';
 
@@ -78,6 +79,18 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
     }
     await next();
   });
+
+  // The JWKS is served from KEYS_DIR rather than from the provider's start-time keystore, so a key
+  // added by `keys:rotate` is published by every running instance at once.
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/oidc/jwks' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const { keys } = await deps.published.get();
+    ctx.type = 'application/jwk-set+json; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = { keys };
+  });
+
+  app.use(createInteractionRoutes({ provider, auth: deps.auth, config, log, secret: deps.keys.cookieSecrets[0]! }));
 
   app.use(mount('/oidc', provider));
 

@@ -9,6 +9,10 @@ import { AppError } from './errors.ts';
 import { createAudit } from './services/audit.ts';
 import { createUserAdmin } from './services/admin-users.ts';
 import { checkPasswordPolicy, createPasswords } from './services/passwords.ts';
+import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
+import { createDeps, keyRetentionSeconds } from './deps.ts';
+import { createLogger } from './logger.ts';
+import { rotateKeys } from './oidc/keystore.ts';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -16,6 +20,13 @@ commands:
   user:create --email E [--name N] [--role R ...]
       creates a user; the password is read from standard input (one line) or asked for
       at a hidden prompt. --role may repeat; default: user.
+  clients:create --name N --grant-type G [--grant-type G ...] [--redirect-uri U ...]
+                 [--post-logout-redirect-uri U ...] [--scope S ...] [--public] [--first-party]
+      registers an OAuth client and prints its id and, for a confidential client, its
+      secret: shown this once, stored only as a digest.
+  keys:rotate
+      adds a new signing key pair to KEYS_DIR. It is published at once; each instance signs
+      with it from its next start. Superseded keys stay published until their tokens expired.
 `;
 
 class UsageError extends Error {}
@@ -70,7 +81,60 @@ async function userCreate(args: string[]): Promise<void> {
   }
 }
 
-const commands: Record<string, (args: string[]) => Promise<void>> = { 'user:create': userCreate };
+async function clientsCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      'grant-type': { type: 'string', multiple: true },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      scope: { type: 'string', multiple: true },
+      public: { type: 'boolean' },
+      'first-party': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.name) throw new UsageError('--name is required');
+  const grantTypes = values['grant-type'] ?? [];
+  const unknown = grantTypes.filter((g) => !(CLIENT_GRANT_TYPES as readonly string[]).includes(g));
+  if (unknown.length > 0 || grantTypes.length === 0) throw new UsageError(`--grant-type must be one of ${CLIENT_GRANT_TYPES.join(', ')}`);
+  const config = loadConfig();
+  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0 });
+  try {
+    const created = await deps.clientAdmin.create(
+      {
+        name: values.name,
+        grantTypes: grantTypes as ClientGrantType[],
+        redirectUris: values['redirect-uri'],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'],
+        scopes: values.scope,
+        public: values.public ?? false,
+        firstParty: values['first-party'] ?? false,
+      },
+      { userId: null, meta: { ip: null, userAgent: 'gatehouse-cli' } },
+    );
+    process.stdout.write(`client_id: ${created.clientId}\n`);
+    if (created.clientSecret) process.stdout.write(`client_secret: ${created.clientSecret}\n(shown once: it is stored only as a digest)\n`);
+  } finally {
+    await deps.close();
+  }
+}
+
+async function keysRotate(args: string[]): Promise<void> {
+  parseArgs({ args, options: {}, strict: true });
+  const config = loadConfig();
+  const { added, retired } = await rotateKeys(config.keysDir, { retentionSeconds: keyRetentionSeconds(config) });
+  process.stdout.write(`added keys: ${added.join(', ')}\n`);
+  if (retired.length > 0) process.stdout.write(`retired keys: ${retired.join(', ')}\n`);
+  process.stdout.write('The new keys are published now; each instance signs with them from its next start.\n');
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  'user:create': userCreate,
+  'clients:create': clientsCreate,
+  'keys:rotate': keysRotate,
+};
 
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);

@@ -2,11 +2,13 @@
 import { openDatabase, type Database } from '../db/client.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createAdapterClass, purgeExpiredOidcRows } from './oidc/adapter.ts';
-import { loadKeys, type Keys } from './oidc/keystore.ts';
+import { createAdapterFactory, purgeExpiredOidcRows } from './oidc/adapter.ts';
+import { createPublishedKeys, loadKeys, type Keys, type PublishedKeys } from './oidc/keystore.ts';
+import { loadClientsFile, validateStaticClients } from './oidc/clients-file.ts';
+import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { ensureBootstrapAdmin } from './bootstrap.ts';
 import { createProvider } from './oidc/provider.ts';
-import { trackRefreshes } from './oidc/token-events.ts';
+import { trackTokenEndpoint } from './oidc/token-events.ts';
 import { createTokenService, type TokenService } from './oidc/tokens.ts';
 import { createAudit, type Audit } from './services/audit.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
@@ -29,6 +31,8 @@ export interface Deps {
   log: Logger;
   database: Database;
   keys: Keys;
+  /** The JWKS as published now: follows rotations made while running. */
+  published: PublishedKeys;
   provider: Provider;
   passwords: Passwords;
   audit: Audit;
@@ -36,15 +40,24 @@ export interface Deps {
   auth: AuthService;
   userAdmin: UserAdmin;
   roleAdmin: RoleAdmin;
+  clientAdmin: ClientAdmin;
   /** Stops timers and closes the database. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
 
+/**
+ * How long a superseded signing key stays published and trusted: a day (time to restart every
+ * instance onto the new key) plus the longest lifetime of a token it signs.
+ */
+export function keyRetentionSeconds(config: Config): number {
+  return 86_400 + config.accessTokenTtl;
+}
+
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const log = options.log ?? createLogger(config.logLevel);
-  const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production' });
+  const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production', retentionSeconds: keyRetentionSeconds(config) });
   const database = await openDatabase(config.database);
   try {
     return await wire(config, options, log, keys, database);
@@ -57,15 +70,19 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
 async function wire(config: Config, options: DepsOptions, log: Logger, keys: Keys, database: Database): Promise<Deps> {
   const { db } = database;
 
-  const Adapter = createAdapterClass(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
-  const provider = createProvider({ config, db, keys, Adapter });
+  const adapter = createAdapterFactory(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
+  const staticClients = config.clientsFile ? await loadClientsFile(config.clientsFile) : [];
+  const provider = createProvider({ config, db, keys, adapter, staticClients });
+  await validateStaticClients(provider, staticClients);
+  const published = createPublishedKeys(config.keysDir, keys, { retentionSeconds: keyRetentionSeconds(config) });
   const audit = createAudit(db);
-  trackRefreshes(provider, { db, audit });
+  trackTokenEndpoint(provider, { db, audit });
   const passwords = await createPasswords(config.bcryptCost);
-  const tokens = createTokenService({ provider, config, db, keys });
+  const tokens = createTokenService({ provider, config, db, published });
   const auth = createAuthService({ config, db, audit, passwords, tokens });
   const userAdmin = createUserAdmin({ db, audit, passwords, assertStrong: auth.assertStrong });
   const roleAdmin = createRoleAdmin({ db, audit });
+  const clientAdmin = createClientAdmin({ db, audit, provider });
   await ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong: auth.assertStrong });
 
   const purge = async () => {
@@ -84,6 +101,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     log,
     database,
     keys,
+    published,
     provider,
     passwords,
     audit,
@@ -91,6 +109,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     auth,
     userAdmin,
     roleAdmin,
+    clientAdmin,
     async close() {
       clearInterval(timer);
       await database.close();

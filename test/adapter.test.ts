@@ -5,12 +5,16 @@ import { errors } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.ts';
 import { oidcPayloads } from '../db/schema/index.ts';
-import { createAdapterClass, digest, purgeExpiredOidcRows, type AdapterClass } from '../server/oidc/adapter.ts';
+import { createAdapterFactory, digest, purgeExpiredOidcRows } from '../server/oidc/adapter.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let testDb: TestDatabase;
 let database: Database;
-let Adapter: AdapterClass;
+let store: ReturnType<typeof createAdapterFactory>;
+// Reads like the provider's own use: new Adapter(model).
+const Adapter = function (model: string) {
+  return store(model);
+} as unknown as new (model: string) => ReturnType<typeof store>;
 let n = 0;
 const id = (prefix: string) => `${prefix}-${++n}-${Math.random().toString(36).slice(2)}`;
 const now = () => Math.floor(Date.now() / 1000);
@@ -19,7 +23,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   const url = testDb.url;
   database = await openDatabase(url === 'pglite://memory' ? { driver: 'pglite', dataDir: null } : { driver: 'postgres', url });
-  Adapter = createAdapterClass(database.db, { refreshGraceSeconds: 0 });
+  store = createAdapterFactory(database.db, { refreshGraceSeconds: 0 });
 });
 afterAll(async () => {
   await database?.close();
@@ -112,7 +116,7 @@ describe('DrizzleAdapter', () => {
   });
 
   it('hides a refresh token consumed inside the grace window', async () => {
-    const graced = new (createAdapterClass(database.db, { refreshGraceSeconds: 60 }))('RefreshToken');
+    const graced = createAdapterFactory(database.db, { refreshGraceSeconds: 60 })('RefreshToken');
     const token = id('rt');
     await graced.upsert(token, { jti: token, kind: 'RefreshToken' }, 60);
     await graced.consume(token);

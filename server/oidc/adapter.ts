@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
-import { oidcPayloads } from '../../db/schema/index.ts';
+import { oauthClients, oidcPayloads } from '../../db/schema/index.ts';
 
 export function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
@@ -36,9 +36,15 @@ function scrub(payload: AdapterPayload): Record<string, unknown> {
   return stored;
 }
 
-export type AdapterClass = new (model: string) => Adapter;
+export type AdapterFactory = (model: string) => Adapter;
 
-export function createAdapterClass(db: Db, { refreshGraceSeconds }: AdapterOptions): AdapterClass {
+export function createAdapterFactory(db: Db, options: AdapterOptions): AdapterFactory {
+  const Store = createStoreClass(db, options);
+  const clients = createClientStore(db);
+  return (model) => (model === 'Client' ? clients : new Store(model));
+}
+
+function createStoreClass(db: Db, { refreshGraceSeconds }: AdapterOptions) {
   return class DrizzleAdapter implements Adapter {
     readonly model: string;
 
@@ -110,6 +116,35 @@ export function createAdapterClass(db: Db, { refreshGraceSeconds }: AdapterOptio
     async revokeByGrantId(grantId: string): Promise<void> {
       await db.delete(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.grantId, digest(grantId))));
     }
+  };
+}
+
+/**
+ * Clients come from oauth_clients (admin.clients and the CLI). Dynamic registration is off, so
+ * the provider only ever reads them.
+ */
+function createClientStore(db: Db): Adapter {
+  const readOnly = async () => {
+    throw new Error('clients are managed through admin.clients, not the provider');
+  };
+  return {
+    async find(id) {
+      const [row] = await db.select().from(oauthClients).where(eq(oauthClients.clientId, id)).limit(1);
+      if (!row) return undefined;
+      return {
+        ...row.metadata,
+        client_id: row.clientId,
+        client_name: row.name,
+        first_party: row.firstParty,
+        ...(row.secretHash ? { client_secret: row.secretHash } : {}),
+      };
+    },
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+    upsert: readOnly,
+    consume: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: async () => {},
   };
 }
 

@@ -1,6 +1,11 @@
 // Signing keys and cookie secrets, kept in KEYS_DIR as files only the service user can read.
+//
+// Rotation (`npm run cli -- keys:rotate`) adds a new key pair and marks the old ones superseded.
+// Every instance publishes the new key at once (the JWKS is read from the file), and signs with it
+// from its next start. A superseded key stays published, and trusted for verification, until every
+// token it could have signed has expired; then it is retired.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { z } from 'zod';
@@ -11,8 +16,14 @@ export interface PrivateJwk extends JWK {
   use: 'sig';
 }
 
+export interface KeyMeta {
+  /** Epoch seconds. */
+  createdAt: number;
+  supersededAt?: number | undefined;
+}
+
 export interface Keys {
-  /** Private JWKs, newest first; oidc-provider signs with the first of each algorithm. */
+  /** Private JWKs in signing preference: current keys first (newest first), then superseded ones. */
   signing: PrivateJwk[];
   /** Cookie signing secrets, newest first: Koa and oidc-provider share them. */
   cookieSecrets: string[];
@@ -30,23 +41,36 @@ const jwksFile = z.object({
       }),
     )
     .min(1),
+  meta: z.record(z.string(), z.object({ createdAt: z.number(), supersededAt: z.number().optional() })).default({}),
 });
+type JwksFile = { keys: PrivateJwk[]; meta: Record<string, KeyMeta> };
 const cookiesFile = z.object({ secrets: z.array(z.string().min(32)).min(1) });
 
 export class KeysMissingError extends Error {}
+
+const epoch = () => Math.floor(Date.now() / 1000);
+const jwksPathOf = (dir: string) => join(dir, 'jwks.json');
 
 async function readJson(path: string): Promise<unknown | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${path}: unreadable (${(error as Error).message})`);
+    throw new Error(`KEYS_DIR: ${path} is unreadable (${(error as Error).message})`);
   }
 }
 
-async function writeSecret(path: string, value: unknown): Promise<void> {
+async function writeSecret(path: string, value: unknown, { replace = false } = {}): Promise<void> {
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (replace) {
+    // Written aside and renamed over: a reader never sees half a file.
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, text, { mode: 0o600 });
+    await rename(temp, path);
+    return;
+  }
   // 'wx' never overwrites: two instances starting at once on a shared directory cannot clobber each other.
-  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
   await chmod(path, 0o600);
 }
 
@@ -60,14 +84,50 @@ export async function generateSigningKey(alg: PrivateJwk['alg']): Promise<Privat
   return { ...jwk, kid, alg, use: 'sig' };
 }
 
+async function newKeyPair(now: number): Promise<JwksFile> {
+  const keys = [await generateSigningKey('ES256'), await generateSigningKey('RS256')];
+  return { keys, meta: Object.fromEntries(keys.map((k) => [k.kid, { createdAt: now }])) };
+}
+
+async function readJwksFile(dir: string): Promise<JwksFile | undefined> {
+  const raw = await readJson(jwksPathOf(dir));
+  if (raw === undefined) return undefined;
+  const parsed = jwksFile.safeParse(raw);
+  if (!parsed.success) throw new Error(`KEYS_DIR: ${jwksPathOf(dir)} is not a private JWK set`);
+  return parsed.data as JwksFile;
+}
+
+/**
+ * The keys still in service, in signing preference. `retentionSeconds` is how long a superseded key
+ * stays trusted: at least the longest lifetime of a token it signed.
+ */
+function inService(file: JwksFile, retentionSeconds: number, now = epoch()): PrivateJwk[] {
+  const metaOf = (k: PrivateJwk): KeyMeta => file.meta[k.kid] ?? { createdAt: 0 };
+  return file.keys
+    .filter((k) => {
+      const superseded = metaOf(k).supersededAt;
+      return superseded === undefined || superseded + retentionSeconds > now;
+    })
+    .sort((a, b) => {
+      const [ma, mb] = [metaOf(a), metaOf(b)];
+      const current = Number(mb.supersededAt === undefined) - Number(ma.supersededAt === undefined);
+      return current !== 0 ? current : mb.createdAt - ma.createdAt;
+    });
+}
+
+export interface LoadOptions {
+  allowGenerate: boolean;
+  /** How long a superseded key stays trusted; default one day. */
+  retentionSeconds?: number;
+}
+
 /**
  * Loads the keys from `dir`, generating whatever is missing when `allowGenerate` (never in
  * production, where a key made at start would silently invalidate every token on the next deploy).
  */
-export async function loadKeys(dir: string, { allowGenerate }: { allowGenerate: boolean }): Promise<Keys> {
-  const jwksPath = join(dir, 'jwks.json');
+export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 86_400 }: LoadOptions): Promise<Keys> {
   const cookiesPath = join(dir, 'cookies.json');
-  let jwks = await readJson(jwksPath);
+  let jwks = await readJwksFile(dir);
   let cookies = await readJson(cookiesPath);
 
   if (jwks === undefined || cookies === undefined) {
@@ -79,8 +139,8 @@ export async function loadKeys(dir: string, { allowGenerate }: { allowGenerate: 
     }
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (jwks === undefined) {
-      jwks = { keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')] };
-      await writeSecret(jwksPath, jwks);
+      jwks = await newKeyPair(epoch());
+      await writeSecret(jwksPathOf(dir), jwks);
     }
     if (cookies === undefined) {
       cookies = { secrets: [randomBytes(32).toString('base64url')] };
@@ -88,16 +148,73 @@ export async function loadKeys(dir: string, { allowGenerate }: { allowGenerate: 
     }
   }
 
-  const parsedJwks = jwksFile.safeParse(jwks);
-  if (!parsedJwks.success) throw new Error(`KEYS_DIR: ${jwksPath} is not a private JWK set`);
   const parsedCookies = cookiesFile.safeParse(cookies);
   if (!parsedCookies.success) throw new Error(`KEYS_DIR: ${cookiesPath} holds no usable cookie secrets`);
-  return { signing: parsedJwks.data.keys as PrivateJwk[], cookieSecrets: parsedCookies.data.secrets };
+  const signing = inService(jwks, retentionSeconds);
+  for (const alg of ['ES256', 'RS256'] as const) {
+    if (!signing.some((k) => k.alg === alg)) throw new Error(`KEYS_DIR: ${jwksPathOf(dir)} has no ${alg} key in service`);
+  }
+  return { signing, cookieSecrets: parsedCookies.data.secrets };
 }
 
-/** The public halves, as served at /oidc/jwks. */
+/**
+ * Adds a new ES256 and RS256 key, marks the current ones superseded and drops the retired ones.
+ * Returns the new key ids.
+ */
+export async function rotateKeys(dir: string, { retentionSeconds = 86_400 }: { retentionSeconds?: number } = {}): Promise<{ added: string[]; retired: string[] }> {
+  const file = await readJwksFile(dir);
+  if (!file) throw new KeysMissingError(`KEYS_DIR: ${dir} has no jwks.json to rotate`);
+  const now = epoch();
+  const kept = inService(file, retentionSeconds, now);
+  const retired = file.keys.filter((k) => !kept.includes(k)).map((k) => k.kid);
+  const fresh = await newKeyPair(now);
+  const meta: Record<string, KeyMeta> = { ...fresh.meta };
+  for (const k of kept) meta[k.kid] = { createdAt: file.meta[k.kid]?.createdAt ?? 0, supersededAt: file.meta[k.kid]?.supersededAt ?? now };
+  await writeSecret(jwksPathOf(dir), { keys: [...fresh.keys, ...kept], meta }, { replace: true });
+  return { added: fresh.keys.map((k) => k.kid), retired };
+}
+
+function toPublic({ d, p, q, dp, dq, qi, ...pub }: PrivateJwk): JWK {
+  return pub;
+}
+
+/** The public halves of `keys`. */
 export function publicJwks(keys: Keys): { keys: JWK[] } {
+  return { keys: keys.signing.map(toPublic) };
+}
+
+/**
+ * The published key set, re-read from KEYS_DIR when the file changes (checked at most every
+ * `checkEveryMs`), so a rotation made by the CLI is published and trusted by every running instance
+ * at once. Falls back to the keys loaded at start if the file becomes unreadable.
+ */
+export function createPublishedKeys(dir: string, loaded: Keys, { retentionSeconds = 86_400, checkEveryMs = 1000 } = {}) {
+  let current = publicJwks(loaded);
+  let version = 0;
+  let mtimeMs = -1;
+  let checkedAt = 0;
   return {
-    keys: keys.signing.map(({ d, p, q, dp, dq, qi, ...pub }) => pub),
+    async get(): Promise<{ keys: JWK[]; version: number }> {
+      const now = Date.now();
+      if (now - checkedAt >= checkEveryMs) {
+        checkedAt = now;
+        try {
+          const info = await stat(jwksPathOf(dir));
+          if (info.mtimeMs !== mtimeMs) {
+            const file = await readJwksFile(dir);
+            if (file) {
+              current = { keys: inService(file, retentionSeconds).map(toPublic) };
+              mtimeMs = info.mtimeMs;
+              version += 1;
+            }
+          }
+        } catch {
+          // Keep serving what we have.
+        }
+      }
+      return { keys: current.keys, version };
+    },
   };
 }
+
+export type PublishedKeys = ReturnType<typeof createPublishedKeys>;

@@ -1,18 +1,21 @@
 // The one token issuer. Every token Gatehouse hands out, whether through /oidc or through tRPC,
 // is minted by this provider's models and signed with the keys it publishes.
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import { findUserById } from '../services/users.ts';
 import { loadAccess } from '../services/rbac.ts';
-import type { AdapterClass } from './adapter.ts';
+import { digest, type AdapterFactory } from './adapter.ts';
 import type { Keys } from './keystore.ts';
+import { logoutPage, messagePage, type Page } from './views.ts';
 
 /** The built-in public client that Gatehouse's own API mints sessions for. */
 export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
 /** The scope of access tokens for Gatehouse's API ($PUBLIC_URL/api). */
 export const API_SCOPE = 'api';
 export const ACCESS_TOKEN_ALG = 'ES256';
+/** Every scope a client may be registered for or ask for. */
+export const SCOPES = ['openid', 'offline_access', 'email', 'profile', API_SCOPE] as const;
 /** Recorded as the grant type of sessions started by Gatehouse's own sign-in (auth.login, auth.register). */
 export const FIRST_PARTY_GTY = 'urn:gatehouse:login';
 
@@ -20,11 +23,22 @@ export interface ProviderDeps {
   config: Config;
   db: Db;
   keys: Keys;
-  Adapter: AdapterClass;
+  adapter: AdapterFactory;
+  /** Clients from CLIENTS_FILE, with secrets already digested. */
+  staticClients?: ClientMetadata[];
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function render(ctx: KoaContextWithOIDC, page: Page): void {
+  ctx.type = 'html';
+  ctx.set('Content-Security-Policy', page.csp);
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = page.html;
+}
+
+/** First-party clients (the operator says so) skip the consent screen. */
+export function isFirstParty(client: { clientId: string; metadata(): Record<string, unknown> } | undefined): boolean {
+  return client !== undefined && (client.clientId === FIRST_PARTY_CLIENT_ID || client.metadata().first_party === true);
 }
 
 export function apiResourceServer(config: Config) {
@@ -37,14 +51,14 @@ export function apiResourceServer(config: Config) {
   };
 }
 
-export function createProvider({ config, db, keys, Adapter }: ProviderDeps): Provider {
+export function createProvider({ config, db, keys, adapter, staticClients = [] }: ProviderDeps): Provider {
   const epoch = () => Math.floor(Date.now() / 1000);
   const resourceServer = apiResourceServer(config);
 
   // Outside a request (tokens minted by the tRPC API) the provider passes ctx === undefined to
   // the ttl functions and extraTokenClaims: none of them may read it.
   const configuration: Configuration = {
-    adapter: Adapter,
+    adapter,
     jwks: { keys: keys.signing },
     cookies: {
       keys: keys.cookieSecrets,
@@ -60,8 +74,25 @@ export function createProvider({ config, db, keys, Adapter }: ProviderDeps): Pro
         response_types: [],
         redirect_uris: [],
       },
+      ...staticClients,
     ],
-    scopes: ['openid', 'offline_access', 'email', 'profile', API_SCOPE],
+    extraClientMetadata: {
+      properties: ['first_party'],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('first_party must be a boolean');
+      },
+    },
+    // Asymmetric algorithms only: HMAC would turn the stored secret digest into key material.
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+      authorizationSigningAlgValues: ['RS256', 'ES256'],
+      requestObjectSigningAlgValues: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+    },
+    scopes: [...SCOPES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     async findAccount(_ctx, sub) {
       // A disabled or deleted user is no account: the token endpoint then refuses their refresh tokens.
@@ -79,27 +110,59 @@ export function createProvider({ config, db, keys, Adapter }: ProviderDeps): Pro
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      // Any authenticated confidential client may ask about or revoke a token (a resource server
+      // checking a token it was handed); a public client only its own tokens.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => render(ctx, logoutPage(form, ctx.oidc.client?.clientName)),
+        postLogoutSuccessSource: async (ctx) => render(ctx, messagePage('Signed out', 'You are signed out.')),
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => config.apiAudience,
-        useGrantedResource: () => true,
-        getResourceServerInfo(_ctx, resource) {
-          if (resource === config.apiAudience) return resourceServer;
-          throw new errors.InvalidTarget();
+        // Without a `resource` parameter, a token request that includes `openid` gets a userinfo
+        // token; one without it gets the API token (RFC 8707 with OIDC, oidc-provider's default).
+        useGrantedResource: () => false,
+        getResourceServerInfo(_ctx, resource, client) {
+          if (resource !== config.apiAudience) throw new errors.InvalidTarget();
+          // A client registered with a scope list gets API scopes from that list only.
+          const allowed = client.scope ? client.scope.split(' ').filter((s) => s === API_SCOPE).join(' ') : API_SCOPE;
+          return { ...resourceServer, scope: allowed };
         },
       },
+    },
+    async loadExistingGrant(ctx) {
+      const { client, session } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      if (!isFirstParty(client)) return undefined;
+      // First-party: grant what was asked, without a consent screen.
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      const requested = [...ctx.oidc.requestParamScopes];
+      grant.addOIDCScope(requested.join(' '));
+      for (const [identifier, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+        grant.addResourceScope(identifier, requested.filter((s) => server.scopes.has(s)).join(' '));
+      }
+      await grant.save();
+      return grant;
     },
     pkce: { required: () => true },
     responseTypes: ['code'],
     rotateRefreshToken: true,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    // A plain page with the OAuth error code and its description, escaped; never internals.
+    // The OAuth error code and its description, escaped; never internals.
     async renderError(ctx, out) {
-      ctx.type = 'html';
-      ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><h1>Sign-in error</h1><p>${escapeHtml(String(out.error))}</p>${out.error_description ? `<p>${escapeHtml(String(out.error_description))}</p>` : ''}</body></html>`;
+      render(ctx, messagePage('Sign-in error', String(out.error_description ?? 'The request could not be completed.'), String(out.error)));
     },
     ttl: {
       AccessToken: config.accessTokenTtl,
@@ -117,6 +180,12 @@ export function createProvider({ config, db, keys, Adapter }: ProviderDeps): Pro
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // Client secrets are stored as SHA-256 digests (CONTRACT section 3): compare the digest of what
+  // the client presents. oidc-provider funnels every secret check through this one method.
+  const compare = provider.Client.prototype.compareClientSecret;
+  provider.Client.prototype.compareClientSecret = function compareDigest(actual: string) {
+    return compare.call(this, digest(actual));
+  };
   return provider;
 }
 

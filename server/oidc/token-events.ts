@@ -1,16 +1,17 @@
-// Audit and session bookkeeping around the provider's token endpoint. It sees every refresh, the
+// Audit and session bookkeeping around the provider's token endpoint. It sees every code exchange
+// and every refresh, the
 // ones from /oidc/token and the ones auth.refresh hands over in process, and awaits its writes,
 // so a refresh that cannot be recorded does not silently pass.
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
 import type { Audit } from '../services/audit.ts';
-import { endSession, sessionKeyOf, touchSession } from '../services/sessions.ts';
+import { endSession, recordSession, sessionKeyOf, touchSession } from '../services/sessions.ts';
 
 /** oidc-provider's error_detail when a rotated refresh token is presented again. */
 const REUSE_DETECTED = 'refresh token already used';
 
-export function trackRefreshes(provider: Provider, { db, audit }: { db: Db; audit: Audit }): void {
+export function trackTokenEndpoint(provider: Provider, { db, audit }: { db: Db; audit: Audit }): void {
   // The response says only "grant request is invalid"; the reason travels on the error event,
   // which fires (synchronously) before the middleware below resumes.
   provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error_detail?: unknown }) => {
@@ -19,9 +20,23 @@ export function trackRefreshes(provider: Provider, { db, audit }: { db: Db; audi
 
   provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
     await next();
-    if (ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return;
-
+    if (ctx.oidc?.route !== 'token') return;
     const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+    const grantType = ctx.oidc.params?.grant_type;
+
+    // A code exchanged for tokens starts a session that the user can list and revoke.
+    if (grantType === 'authorization_code' && ctx.status === 200) {
+      const code = ctx.oidc.entities.AuthorizationCode;
+      const grant = ctx.oidc.entities.Grant;
+      if (code?.grantId && code.accountId && ctx.oidc.client) {
+        const expiresAt = new Date((grant?.exp ?? Math.floor(Date.now() / 1000) + 86_400) * 1000);
+        await recordSession(db, { grantId: code.grantId, userId: code.accountId, clientId: ctx.oidc.client.clientId, meta, expiresAt });
+        await touchSession(db, code.grantId);
+      }
+      return;
+    }
+    if (grantType !== 'refresh_token') return;
+
     const token = ctx.oidc.entities.RotatedRefreshToken ?? ctx.oidc.entities.RefreshToken;
     const userId = token?.accountId ?? null;
     const clientId = ctx.oidc.client?.clientId;

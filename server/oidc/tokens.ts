@@ -1,12 +1,12 @@
 // Minting, refreshing and verifying the tokens of first-party sessions, all through the provider.
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
 import { inject } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import type { RequestMeta } from '../services/audit.ts';
 import { recordSession } from '../services/sessions.ts';
-import { publicJwks, type Keys } from './keystore.ts';
+import type { PublishedKeys } from './keystore.ts';
 import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, apiResourceServer } from './provider.ts';
 
 export interface AccessClaims extends JWTPayload {
@@ -41,8 +41,14 @@ export interface TokenService {
   isSessionAlive(sid: string): Promise<boolean>;
 }
 
-export function createTokenService({ provider, config, db, keys }: { provider: Provider; config: Config; db: Db; keys: Keys }): TokenService {
-  const jwks = createLocalJWKSet(publicJwks(keys));
+export function createTokenService({ provider, config, db, published }: { provider: Provider; config: Config; db: Db; published: PublishedKeys }): TokenService {
+  // Verification trusts the published set, which follows rotations made while we run.
+  let local: { version: number; get: JWTVerifyGetKey } | undefined;
+  const jwks: JWTVerifyGetKey = async (header, token) => {
+    const { keys, version } = await published.get();
+    if (local?.version !== version) local = { version, get: createLocalJWKSet({ keys }) };
+    return local.get(header, token);
+  };
   const resourceServerInfo = apiResourceServer(config);
   // provider.callback() builds a new handler on every call; one is enough.
   let dispatch: ReturnType<Provider['callback']> | undefined;

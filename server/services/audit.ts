@@ -17,6 +17,7 @@ export const AUDIT_EVENT_TYPES = [
   'user_deleted',
   'role_changed',
   'client_created',
+  'client_deleted',
   'access_denied',
 ] as const;
 

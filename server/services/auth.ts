@@ -8,7 +8,7 @@ import { checkPasswordPolicy, type Passwords } from './passwords.ts';
 import { BUILT_IN_ROLES } from './rbac.ts';
 import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { eq } from 'drizzle-orm';
-import { users } from '../../db/schema/index.ts';
+import { users, type UserRow } from '../../db/schema/index.ts';
 import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin, type User } from './users.ts';
 
 export interface TokenSet {
@@ -38,6 +38,29 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
     return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: 'Bearer', expiresIn: issued.expiresIn, user: await loadUser(db, row) };
   }
 
+  /**
+   * The one password check, for auth.login and the hosted login page alike. Wrong password,
+   * unknown email and disabled account fail the same way, in the same time, and are audited.
+   */
+  async function authenticate(input: { email: string; password: string }, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<UserRow> {
+    const email = normalizeEmail(input.email);
+    const user = await findUserByEmail(db, email);
+    // An unknown email costs one bcrypt verify too, so the answer's timing tells nothing.
+    const matches = user ? await passwords.verify(input.password, user.passwordHash) : await passwords.verifyDummy(input.password);
+    if (!user || !matches || !user.isActive) {
+      const reason = !user ? 'unknown_email' : !matches ? 'wrong_password' : 'account_disabled';
+      await audit.record({ type: 'login_failed', success: false, userId: user?.id ?? null, reason, metadata: { email, ...context }, ...meta });
+      throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+    }
+    return user;
+  }
+
+  /** A sign-in that does not go through auth.login (the hosted page): last_login_at and audit. */
+  async function recordSignIn(userId: string, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<void> {
+    await recordLogin(db, userId);
+    await audit.record({ type: 'login', success: true, userId, metadata: context, ...meta });
+  }
+
   function assertStrong(password: string, context: string[]): void {
     const reasons = checkPasswordPolicy(password, config.passwordPolicy, context);
     if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { password: reasons } });
@@ -63,16 +86,11 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
       return startSession(user.id, meta);
     },
 
+    authenticate,
+    recordSignIn,
+
     async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenSet> {
-      const email = normalizeEmail(input.email);
-      const user = await findUserByEmail(db, email);
-      // An unknown email costs one bcrypt verify too, so the answer's timing tells nothing.
-      const matches = user ? await passwords.verify(input.password, user.passwordHash) : await passwords.verifyDummy(input.password);
-      if (!user || !matches || !user.isActive) {
-        const reason = !user ? 'unknown_email' : !matches ? 'wrong_password' : 'account_disabled';
-        await audit.record({ type: 'login_failed', success: false, userId: user?.id ?? null, reason, metadata: { email }, ...meta });
-        throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
-      }
+      const user = await authenticate(input, meta);
       const tokenSet = await startSession(user.id, meta);
       await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
       return tokenSet;

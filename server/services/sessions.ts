@@ -84,10 +84,19 @@ export interface SessionView {
 
 /** A user's live sessions, newest first. `lastUsedAt` is the last sign-in or refresh. */
 export async function listUserSessions(db: Db, userId: string, currentKey: string | null): Promise<SessionView[]> {
+  // Only sessions whose grant still lives: the provider may have revoked one on its own
+  // (refresh-token reuse, RP-initiated logout).
   const rows = await db
-    .select()
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+    })
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, new Date())))
+    .innerJoin(oidcPayloads, and(eq(oidcPayloads.model, 'Grant'), eq(oidcPayloads.id, sessions.id)))
+    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, new Date()), or(isNull(oidcPayloads.expiresAt), gt(oidcPayloads.expiresAt, new Date()))))
     .orderBy(desc(sessions.createdAt));
   return rows.map((row) => ({
     id: row.id,

@@ -1,4 +1,5 @@
 import { router } from './init.ts';
+import { adminClientsRouter } from './routers/admin/clients.ts';
 import { adminRolesRouter } from './routers/admin/roles.ts';
 import { adminUsersRouter } from './routers/admin/users.ts';
 import { authRouter } from './routers/auth.ts';
@@ -10,6 +11,7 @@ export const appRouter = router({
   admin: router({
     users: adminUsersRouter,
     roles: adminRolesRouter,
+    clients: adminClientsRouter,
   }),
 });
 

@@ -1,0 +1,125 @@
+// OAuth clients: created by admins (admin.clients), the CLI (clients:create) or CLIENTS_FILE.
+// A confidential client's secret is returned once and stored only as its SHA-256 digest; secrets
+// are 256 random bits, so a fast hash is enough (no password-style stretching needed).
+import { randomBytes } from 'node:crypto';
+import { desc, eq } from 'drizzle-orm';
+import type Provider from 'oidc-provider';
+import type { Db } from '../../db/client.ts';
+import { oauthClients, sessions, type OauthClientRow } from '../../db/schema/index.ts';
+import { AppError } from '../errors.ts';
+import { digest } from '../oidc/adapter.ts';
+import type { Audit } from './audit.ts';
+import type { Actor } from './roles.ts';
+import { endSession } from './sessions.ts';
+
+export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
+
+export interface NewClient {
+  name: string;
+  grantTypes: ClientGrantType[];
+  redirectUris?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
+  public?: boolean | undefined;
+  scopes?: string[] | undefined;
+  /** First-party clients skip the consent screen. Only operators (CLI, CLIENTS_FILE) set this. */
+  firstParty?: boolean | undefined;
+}
+
+export interface ClientView {
+  clientId: string;
+  name: string;
+  grantTypes: string[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  public: boolean;
+  scopes: string[];
+  firstParty: boolean;
+  createdAt: string;
+}
+
+/** OpenID Connect client metadata for `input`; INVALID_INPUT for combinations that make no sense. */
+export function clientMetadata(input: NewClient): Record<string, unknown> {
+  const grants = [...new Set(input.grantTypes)];
+  const isPublic = input.public ?? false;
+  const fail = (field: string, message: string) => {
+    throw new AppError('INVALID_INPUT', message, { fieldErrors: { [field]: [message] } });
+  };
+  if (grants.length === 0) fail('grantTypes', 'At least one grant type is required');
+  if (isPublic && grants.includes('client_credentials')) fail('grantTypes', 'A public client cannot use client_credentials');
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) fail('grantTypes', 'refresh_token needs authorization_code');
+  if (grants.includes('authorization_code') && !input.redirectUris?.length) fail('redirectUris', 'authorization_code needs at least one redirect URI');
+  if (!grants.includes('authorization_code') && input.redirectUris?.length) fail('redirectUris', 'Redirect URIs need the authorization_code grant');
+  return {
+    grant_types: grants,
+    response_types: grants.includes('authorization_code') ? ['code'] : [],
+    redirect_uris: input.redirectUris ?? [],
+    post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
+    token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+    ...(input.scopes?.length ? { scope: [...new Set(input.scopes)].join(' ') } : {}),
+  };
+}
+
+export function newClientSecret(): string {
+  return `ghs_${randomBytes(32).toString('base64url')}`;
+}
+
+function toView(row: OauthClientRow): ClientView {
+  const m = row.metadata as { grant_types?: string[]; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; scope?: string; token_endpoint_auth_method?: string };
+  return {
+    clientId: row.clientId,
+    name: row.name,
+    grantTypes: m.grant_types ?? [],
+    redirectUris: m.redirect_uris ?? [],
+    postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
+    public: m.token_endpoint_auth_method === 'none',
+    scopes: m.scope ? m.scope.split(' ') : [],
+    firstParty: row.firstParty,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audit; provider: Provider }) {
+  return {
+    async list(): Promise<ClientView[]> {
+      return (await db.select().from(oauthClients).orderBy(desc(oauthClients.createdAt))).map(toView);
+    },
+
+    async create(input: NewClient, actor: Actor): Promise<{ clientId: string; clientSecret?: string }> {
+      const metadata = clientMetadata(input);
+      const clientId = `gh_${randomBytes(12).toString('base64url')}`;
+      const clientSecret = metadata.token_endpoint_auth_method === 'none' ? undefined : newClientSecret();
+      try {
+        // The provider's own rules (URI syntax, scope values, ...) before anything is stored.
+        await provider.Client.validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: digest(clientSecret) } : {}) });
+      } catch (error) {
+        const description = (error as { error_description?: string }).error_description ?? 'invalid client metadata';
+        throw new AppError('INVALID_INPUT', description, { fieldErrors: { _: [description] } });
+      }
+      await db.transaction(async (tx) => {
+        await tx.insert(oauthClients).values({
+          clientId,
+          name: input.name,
+          metadata,
+          secretHash: clientSecret ? digest(clientSecret) : null,
+          firstParty: input.firstParty ?? false,
+          createdBy: actor.userId,
+        });
+        await audit.record({ type: 'client_created', success: true, actorId: actor.userId, metadata: { clientId, name: input.name, grantTypes: metadata.grant_types }, ...actor.meta }, tx);
+      });
+      return clientSecret ? { clientId, clientSecret } : { clientId };
+    },
+
+    /** Deletes the client and ends every session (grant and refresh tokens) issued to it. */
+    async remove(clientId: string, actor: Actor): Promise<{ success: true }> {
+      const gone = await db.delete(oauthClients).where(eq(oauthClients.clientId, clientId)).returning({ clientId: oauthClients.clientId });
+      if (gone.length === 0) throw new AppError('NOT_FOUND', 'Client not found');
+      const owned = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.clientId, clientId));
+      for (const session of owned) await endSession(db, session.id);
+      await audit.record({ type: 'client_deleted', success: true, actorId: actor.userId, metadata: { clientId }, ...actor.meta });
+      return { success: true };
+    },
+  };
+}
+
+export type ClientAdmin = ReturnType<typeof createClientAdmin>;
