@@ -31,7 +31,7 @@ function layout(title: string, body: string): Page {
     csp: `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'`,
     html: `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · Gatehouse</title><style nonce="${nonce}">${STYLE}</style></head>
 <body><main>${body}</main></body></html>`,
   };
