@@ -1,0 +1,88 @@
+// The two links in front of the HTTP link: one keeps the tokens the server hands out, the other
+// attaches the access token and refreshes it.
+import { TRPCClientError, type TRPCLink } from '@trpc/client';
+import { observable, type Unsubscribable } from '@trpc/server/observable';
+import type { AppRouter } from '../app-router.js';
+import { isUnauthorized } from './errors.js';
+import type { TokenKeeper } from './token-keeper.js';
+import type { ProcedurePath, TokenSet } from '../types.js';
+
+/** The operation-context key under which authLink hands the access token to the HTTP link. */
+export const ACCESS_TOKEN = 'gatehouse.accessToken';
+
+/**
+ * Procedures that take no access token (CONTRACT section 4). Their UNAUTHORIZED means wrong
+ * credentials or a dead refresh token, never an expired access token, so it must not trigger a
+ * refresh; nor should an expiring access token delay a sign-in.
+ */
+const PUBLIC: ReadonlySet<string> = new Set<ProcedurePath>(['auth.register', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.verify']);
+const ISSUES_TOKENS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.register', 'auth.login', 'auth.refresh']);
+
+const toClientError = (error: unknown) => TRPCClientError.from<AppRouter>(error instanceof Error ? error : new Error(String(error)));
+
+/** Adopts the TokenSet of a sign-in or refresh, and drops the tokens when their session logs out. */
+export function sessionLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        const subscription = next(op).subscribe({
+          next(envelope) {
+            const result = envelope.result;
+            try {
+              if ('data' in result && ISSUES_TOKENS.has(op.path)) keeper.adopt(result.data as TokenSet);
+              const input = op.input as { refreshToken?: unknown } | undefined;
+              if ('data' in result && op.path === 'auth.logout' && input?.refreshToken === keeper.get()?.refreshToken) keeper.adopt(null);
+            } catch (error) {
+              // onTokens threw: the caller should hear of it rather than lose it.
+              observer.error(toClientError(error));
+              return;
+            }
+            observer.next(envelope);
+          },
+          error: (error) => observer.error(error),
+          complete: () => observer.complete(),
+        });
+        return () => subscription.unsubscribe();
+      });
+}
+
+/**
+ * Sends the access token with every call that needs one. Before the call it refreshes a token that
+ * is about to expire; after an UNAUTHORIZED it refreshes (or picks up a refresh another call made)
+ * and retries once. A second UNAUTHORIZED reaches the caller.
+ */
+export function authLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) => {
+      if (PUBLIC.has(op.path)) return next(op);
+      return observable((observer) => {
+        let subscription: Unsubscribable | undefined;
+        let closed = false;
+        const fail = (error: unknown) => {
+          if (!closed) observer.error(toClientError(error));
+        };
+        const send = (accessToken: string | undefined, mayRetry: boolean) => {
+          if (closed) return;
+          subscription = next({ ...op, context: { ...op.context, [ACCESS_TOKEN]: accessToken } }).subscribe({
+            next: (envelope) => observer.next(envelope),
+            complete: () => observer.complete(),
+            error(error) {
+              if (!mayRetry || !isUnauthorized(error)) return observer.error(error);
+              keeper
+                .afterUnauthorized(accessToken)
+                .then((fresh) => (fresh === null ? fail(error) : send(fresh, false)))
+                .catch(fail);
+            },
+          });
+        };
+        keeper
+          .forCall()
+          .then((accessToken) => send(accessToken, true))
+          .catch(fail);
+        return () => {
+          closed = true;
+          subscription?.unsubscribe();
+        };
+      });
+    };
+}

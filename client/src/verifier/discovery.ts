@@ -1,0 +1,24 @@
+import { VerifierUnavailableError } from './errors.js';
+
+const TIMEOUT_MS = 5000;
+
+/**
+ * Reads the issuer's OpenID discovery document. Its `issuer` must be exactly the configured one
+ * (OpenID Connect Discovery 1.0, section 4.3): otherwise a misconfigured URL could make us trust
+ * another issuer's keys.
+ */
+export async function discover(issuer: string): Promise<{ jwksUri: URL }> {
+  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  let document: unknown;
+  try {
+    const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    document = await response.json();
+  } catch (error) {
+    throw new VerifierUnavailableError(`discovery at ${url} failed: ${(error as Error).message}`, { cause: error });
+  }
+  const { issuer: announced, jwks_uri: jwksUri } = (document ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
+  if (announced !== issuer) throw new VerifierUnavailableError(`discovery at ${url} names issuer ${JSON.stringify(announced)}, not ${issuer}`);
+  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) throw new VerifierUnavailableError(`discovery at ${url} has no valid jwks_uri`);
+  return { jwksUri: new URL(jwksUri) };
+}
