@@ -13,16 +13,19 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const { stack: _stack, ...data } = shape.data;
     const cause = error.cause;
+    let message = shape.message;
+    const extra: { fieldErrors?: Record<string, string[]>; retryAfterSeconds?: number } = {};
     if (cause instanceof ZodError) {
-      return { ...shape, message: 'Invalid input', data: { ...data, fieldErrors: fieldErrorsOf(cause) } };
+      message = 'Invalid input';
+      extra.fieldErrors = fieldErrorsOf(cause);
+    } else if (cause instanceof AppError) {
+      if (cause.details.fieldErrors) extra.fieldErrors = cause.details.fieldErrors;
+      if (cause.details.retryAfterSeconds !== undefined) extra.retryAfterSeconds = cause.details.retryAfterSeconds;
+    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
+      message = 'Internal error';
     }
-    if (cause instanceof AppError) {
-      return { ...shape, data: { ...data, ...cause.details } };
-    }
-    if (error.code === 'INTERNAL_SERVER_ERROR') {
-      return { ...shape, message: 'Internal error', data };
-    }
-    return { ...shape, data };
+    // One shape for every error, so clients read fieldErrors and retryAfterSeconds without narrowing.
+    return { ...shape, message, data: { ...data, ...extra } };
   },
 });
 
