@@ -74,6 +74,13 @@ describe('signing in', () => {
     expect(changes).toEqual([null]);
     expect(gatehouse.$tokens.get()).toBeNull();
   });
+
+  it('drops its tokens after auth.logoutAll, which ends its own session too', async () => {
+    const { gatehouse, changes } = client({ tokens: await registered() });
+    await expect(gatehouse.auth.logoutAll.mutate()).resolves.toEqual({ success: true });
+    expect(changes).toEqual([null]);
+    expect(gatehouse.$tokens.get()).toBeNull();
+  });
 });
 
 describe('refreshing', () => {

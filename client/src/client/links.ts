@@ -31,7 +31,9 @@ export function sessionLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
             try {
               if ('data' in result && ISSUES_TOKENS.has(op.path)) keeper.adopt(result.data as TokenSet);
               const input = op.input as { refreshToken?: unknown } | undefined;
-              if ('data' in result && op.path === 'auth.logout' && input?.refreshToken === keeper.get()?.refreshToken) keeper.adopt(null);
+              const endsOwnSession = op.path === 'auth.logout' && input?.refreshToken === keeper.get()?.refreshToken;
+              // auth.logoutAll ends the caller's own session along with the others.
+              if ('data' in result && (endsOwnSession || op.path === 'auth.logoutAll')) keeper.adopt(null);
             } catch (error) {
               // onTokens threw: the caller should hear of it rather than lose it.
               observer.error(toClientError(error));
