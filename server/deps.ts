@@ -2,14 +2,20 @@
 import { openDatabase, type Database } from '../db/client.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createAdapterClass, purgeExpiredOidcRows } from './oidc/adapter.ts';
 import { loadKeys, type Keys } from './oidc/keystore.ts';
+import { countIssuedTokens } from './oidc/token-metrics.ts';
 import { createProvider } from './oidc/provider.ts';
 import { trackRefreshes } from './oidc/token-events.ts';
 import { createTokenService, type TokenService } from './oidc/tokens.ts';
 import { createAudit, type Audit } from './services/audit.ts';
+import { auditMetricsHook } from './services/audit-metrics.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
+import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
+import { limitRules, type CounterOverrides } from './services/rate-limits/rules.ts';
+import { openRateLimitStore, type RateLimitStore, type RateLimitStoreTarget } from './services/rate-limits/store.ts';
 import { purgeExpiredSessions } from './services/sessions.ts';
 import type Provider from 'oidc-provider';
 
@@ -19,11 +25,16 @@ export interface DepsOptions {
   refreshGraceSeconds?: number;
   /** How often expired store rows are purged; 0 turns the timer off. */
   purgeIntervalMs?: number;
+  /** Points or windows of named rate-limit counters (rules.ts), e.g. for tests. */
+  rateLimits?: CounterOverrides;
+  /** Prefix of rate-limit keys in the store (tests sharing one Redis use a random one). */
+  rateLimitKeyPrefix?: string;
 }
 
 export interface Deps {
   config: Config;
   log: Logger;
+  metrics: Metrics;
   database: Database;
   keys: Keys;
   provider: Provider;
@@ -31,30 +42,61 @@ export interface Deps {
   audit: Audit;
   tokens: TokenService;
   auth: AuthService;
-  /** Stops timers and closes the database. */
+  /**
+   * Every rate limit: `login` (auth.login, and the hosted login page when it comes),
+   * `changePassword` (me.changePassword), `register`, `refresh`, `verify`, `token` (/oidc/token).
+   */
+  rateLimits: RateLimits;
+  rateLimitStore: RateLimitStore;
+  /** Deletes expired provider rows, sessions and rate-limit counters. */
+  purge(): Promise<void>;
+  /** Stops timers and closes the database and the rate-limit store. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
+
+function rateLimitTarget(config: Config, database: Database, keyPrefix: string): RateLimitStoreTarget {
+  if (config.redisUrl) return { kind: 'redis', url: config.redisUrl, keyPrefix };
+  // An in-memory PGlite is one throwaway process: its counters need not outlive it either.
+  if (config.database.driver === 'pglite' && config.database.dataDir === null) return { kind: 'memory', keyPrefix };
+  return { kind: 'database', db: database.db, keyPrefix };
+}
 
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const log = options.log ?? createLogger(config.logLevel);
   const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production' });
   const database = await openDatabase(config.database);
   const { db } = database;
+  const metrics = createMetrics({ poolStats: () => database.poolStats() });
 
   const Adapter = createAdapterClass(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
   const provider = createProvider({ config, db, keys, Adapter });
-  const audit = createAudit(db);
+  const audit = createAudit(db, auditMetricsHook({ log, metrics }));
   trackRefreshes(provider, { db, audit });
+  countIssuedTokens(provider, metrics);
   const passwords = await createPasswords(config.bcryptCost);
   const tokens = createTokenService({ provider, config, db, keys });
   const auth = createAuthService({ config, db, audit, passwords, tokens });
+
+  const rateLimitStore = await openRateLimitStore(rateLimitTarget(config, database, options.rateLimitKeyPrefix ?? 'gatehouse'));
+  const rateLimits = createRateLimits(rateLimitStore, limitRules(config.loginRateLimit, options.rateLimits), {
+    async onRejected({ limit, counter, first, meta, userId, metadata }) {
+      metrics.rateLimitRejections.inc({ limit, counter });
+      if (limit === 'login') metrics.logins.inc({ outcome: 'rate_limited' });
+      // One row per key and window, not one per refused request: a flood cannot flood the trail.
+      if (first) await audit.record({ type: 'rate_limited', success: false, reason: counter, userId: userId ?? null, ...meta, metadata: { limit, ...metadata } });
+    },
+    onStoreError(error, limit) {
+      log.error({ err: error, limit }, 'rate-limit store failed');
+    },
+  });
 
   const purge = async () => {
     try {
       await purgeExpiredOidcRows(db);
       await purgeExpiredSessions(db);
+      await rateLimitStore.purge();
     } catch (error) {
       log.warn({ err: error }, 'purge of expired rows failed');
     }
@@ -65,6 +107,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   return {
     config,
     log,
+    metrics,
     database,
     keys,
     provider,
@@ -72,8 +115,12 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     audit,
     tokens,
     auth,
+    rateLimits,
+    rateLimitStore,
+    purge,
     async close() {
       clearInterval(timer);
+      await rateLimitStore.close();
       await database.close();
     },
   };

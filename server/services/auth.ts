@@ -72,7 +72,15 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
         throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
       }
       const tokenSet = await startSession(user.id, meta);
-      await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
+      try {
+        await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
+      } catch (error) {
+        // Audit-failure policy: a sign-in that cannot be recorded does not happen. The tokens
+        // were never handed out; end the session they belong to.
+        const session = await sessionOfRefreshToken(db, tokenSet.refreshToken);
+        if (session) await endSession(db, session.sessionKey);
+        throw error;
+      }
       return tokenSet;
     },
 

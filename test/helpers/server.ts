@@ -63,7 +63,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       done();
     },
   });
-  const deps = await createDeps(config, { log: createLogger(config.logLevel, sink), purgeIntervalMs: 0, ...options });
+  const deps = await createDeps(config, {
+    log: createLogger(config.logLevel, sink),
+    purgeIntervalMs: 0,
+    ...options,
+    // Test files sign up dozens of accounts from one address; the sign-up limit has its own tests.
+    rateLimits: { register_ip: { points: 10_000 }, ...options.rateLimits },
+  });
   server.on('request', createApp(deps).callback());
 
   return {
