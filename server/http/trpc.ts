@@ -39,8 +39,11 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
           },
         }),
       responseMeta: ({ errors }) => {
+        // tRPC writes its own Vary; appended to, it keeps the Origin that CORS (cors.ts) set.
+        const headers = new Headers([['vary', 'Origin']]);
         const retryAfter = retryAfterOf(errors);
-        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
+        if (retryAfter !== undefined) headers.append('retry-after', String(retryAfter));
+        return { headers };
       },
       onError: ({ error }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') deps.log.error({ err: error.cause ?? error, reqId: ctx.state.requestId }, 'trpc error');
