@@ -8,7 +8,7 @@ import { appRouter } from '../server/trpc/router.ts';
 import { newAccount, startTestServer, trpcHttp, type TestServer } from './helpers/server.ts';
 
 const RUNS = 20;
-const procedures = Object.entries(appRouter._def.procedures as Record<string, { _def: { type: 'query' | 'mutation' | 'subscription' } }>)
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: 'query' | 'mutation' | 'subscription' } }>)
   .filter(([, procedure]) => procedure._def.type !== 'subscription')
   .map(([path, procedure]) => ({ path, type: procedure._def.type as 'query' | 'mutation' }));
 
