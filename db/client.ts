@@ -1,5 +1,6 @@
 // One factory for both drivers: postgres-js for a PostgreSQL server, PGlite (embedded) otherwise.
 // The rest of the code sees one Drizzle type and one migration set.
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -23,6 +24,8 @@ export interface Database {
   driver: DatabaseTarget['driver'];
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
+  /** This instance's connections: the pool size, and how many are busy or idle right now. */
+  poolStats(): Promise<{ max: number; active: number; idle: number }>;
   close(): Promise<void>;
 }
 
@@ -30,7 +33,10 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 
 export async function openDatabase(target: DatabaseTarget, { migrate = true } = {}): Promise<Database> {
   if (target.driver === 'postgres') {
-    const client = postgres(target.url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
+    const max = 10;
+    // A name per pool, so that pg_stat_activity tells this instance's connections from others'.
+    const applicationName = `gatehouse-${randomBytes(6).toString('hex')}`;
+    const client = postgres(target.url, { max, onnotice: () => {}, connect_timeout: 10, connection: { application_name: applicationName } });
     const db = drizzlePostgres(client, { schema });
     if (migrate) await migratePostgres(db, { migrationsFolder });
     return {
@@ -38,6 +44,13 @@ export async function openDatabase(target: DatabaseTarget, { migrate = true } = 
       driver: 'postgres',
       ping: async () => {
         await db.execute(sql`select 1`);
+      },
+      poolStats: async () => {
+        // postgres-js keeps its pool counts private; the server's view of this pool is public.
+        const rows = await client<{ state: string | null; n: number }[]>`
+          select state, count(*)::int as n from pg_stat_activity where application_name = ${applicationName} group by state`;
+        const count = (state: string) => rows.find((r) => r.state === state)?.n ?? 0;
+        return { max, active: count('active'), idle: count('idle') };
       },
       close: () => client.end({ timeout: 5 }),
     };
@@ -54,6 +67,8 @@ export async function openDatabase(target: DatabaseTarget, { migrate = true } = 
       if (client.closed) throw new Error('database is closed');
       await db.execute(sql`select 1`);
     },
+    // One embedded connection, busy only while a query runs on it.
+    poolStats: async () => ({ max: 1, active: 0, idle: client.closed ? 0 : 1 }),
     close: async () => {
       if (!client.closed) await client.close();
     },

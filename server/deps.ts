@@ -1,22 +1,28 @@
 // The one wiring point: every service is made here from the config, in dependency order.
+import type Provider from 'oidc-provider';
 import { openDatabase, type Database } from '../db/client.ts';
+import { ensureBootstrapAdmin } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createAdapterFactory, purgeExpiredOidcRows } from './oidc/adapter.ts';
-import { createPublishedKeys, loadKeys, type Keys, type PublishedKeys } from './oidc/keystore.ts';
 import { loadClientsFile, validateStaticClients } from './oidc/clients-file.ts';
-import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
-import { ensureBootstrapAdmin } from './bootstrap.ts';
+import { createPublishedKeys, loadKeys, type Keys, type PublishedKeys } from './oidc/keystore.ts';
 import { createProvider } from './oidc/provider.ts';
 import { trackTokenEndpoint } from './oidc/token-events.ts';
+import { countIssuedTokens } from './oidc/token-metrics.ts';
 import { createTokenService, type TokenService } from './oidc/tokens.ts';
-import { createAudit, type Audit } from './services/audit.ts';
-import { createAuthService, type AuthService } from './services/auth.ts';
 import { createUserAdmin, type UserAdmin } from './services/admin-users.ts';
-import { createRoleAdmin, type RoleAdmin } from './services/roles.ts';
+import { createAudit, type Audit } from './services/audit.ts';
+import { auditMetricsHook } from './services/audit-metrics.ts';
+import { createAuthService, type AuthService } from './services/auth.ts';
+import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
+import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
+import { limitRules, type CounterOverrides } from './services/rate-limits/rules.ts';
+import { openRateLimitStore, type RateLimitStore, type RateLimitStoreTarget } from './services/rate-limits/store.ts';
+import { createRoleAdmin, type RoleAdmin } from './services/roles.ts';
 import { purgeExpiredSessions } from './services/sessions.ts';
-import type Provider from 'oidc-provider';
 
 export interface DepsOptions {
   log?: Logger;
@@ -24,11 +30,16 @@ export interface DepsOptions {
   refreshGraceSeconds?: number;
   /** How often expired store rows are purged; 0 turns the timer off. */
   purgeIntervalMs?: number;
+  /** Points or windows of named rate-limit counters (rules.ts), e.g. for tests. */
+  rateLimits?: CounterOverrides;
+  /** Prefix of rate-limit keys in the store (tests sharing one Redis use a random one). */
+  rateLimitKeyPrefix?: string;
 }
 
 export interface Deps {
   config: Config;
   log: Logger;
+  metrics: Metrics;
   database: Database;
   keys: Keys;
   /** The JWKS as published now: follows rotations made while running. */
@@ -41,7 +52,15 @@ export interface Deps {
   userAdmin: UserAdmin;
   roleAdmin: RoleAdmin;
   clientAdmin: ClientAdmin;
-  /** Stops timers and closes the database. */
+  /**
+   * Every rate limit: `login` (auth.login and the hosted login page), `changePassword`
+   * (me.changePassword), `register`, `refresh`, `verify`, `token` (/oidc/token).
+   */
+  rateLimits: RateLimits;
+  rateLimitStore: RateLimitStore;
+  /** Deletes expired provider rows, sessions and rate-limit counters. */
+  purge(): Promise<void>;
+  /** Stops timers and closes the database and the rate-limit store. */
   close(): Promise<void>;
 }
 
@@ -53,6 +72,13 @@ export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
  */
 export function keyRetentionSeconds(config: Config): number {
   return 86_400 + config.accessTokenTtl;
+}
+
+function rateLimitTarget(config: Config, database: Database, keyPrefix: string): RateLimitStoreTarget {
+  if (config.redisUrl) return { kind: 'redis', url: config.redisUrl, keyPrefix };
+  // An in-memory PGlite is one throwaway process: its counters need not outlive it either.
+  if (config.database.driver === 'pglite' && config.database.dataDir === null) return { kind: 'memory', keyPrefix };
+  return { kind: 'database', db: database.db, keyPrefix };
 }
 
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
@@ -69,14 +95,16 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
 
 async function wire(config: Config, options: DepsOptions, log: Logger, keys: Keys, database: Database): Promise<Deps> {
   const { db } = database;
+  const metrics = createMetrics({ poolStats: () => database.poolStats() });
 
   const adapter = createAdapterFactory(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
   const staticClients = config.clientsFile ? await loadClientsFile(config.clientsFile) : [];
   const provider = createProvider({ config, db, keys, adapter, staticClients });
   await validateStaticClients(provider, staticClients);
   const published = createPublishedKeys(config.keysDir, keys, { retentionSeconds: keyRetentionSeconds(config) });
-  const audit = createAudit(db);
+  const audit = createAudit(db, auditMetricsHook({ log, metrics }));
   trackTokenEndpoint(provider, { db, audit });
+  countIssuedTokens(provider, metrics);
   const passwords = await createPasswords(config.bcryptCost);
   const tokens = createTokenService({ provider, config, db, published });
   const auth = createAuthService({ config, db, audit, passwords, tokens });
@@ -85,10 +113,24 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   const clientAdmin = createClientAdmin({ db, audit, provider });
   await ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong: auth.assertStrong });
 
+  const rateLimitStore = await openRateLimitStore(rateLimitTarget(config, database, options.rateLimitKeyPrefix ?? 'gatehouse'));
+  const rateLimits = createRateLimits(rateLimitStore, limitRules(config.loginRateLimit, options.rateLimits), {
+    async onRejected({ limit, counter, first, meta, userId, metadata }) {
+      metrics.rateLimitRejections.inc({ limit, counter });
+      if (limit === 'login') metrics.logins.inc({ outcome: 'rate_limited' });
+      // One row per key and window, not one per refused request: a flood cannot flood the trail.
+      if (first) await audit.record({ type: 'rate_limited', success: false, reason: counter, userId: userId ?? null, ...meta, metadata: { limit, ...metadata } });
+    },
+    onStoreError(error, limit) {
+      log.error({ err: error, limit }, 'rate-limit store failed');
+    },
+  });
+
   const purge = async () => {
     try {
       await purgeExpiredOidcRows(db);
       await purgeExpiredSessions(db);
+      await rateLimitStore.purge();
     } catch (error) {
       log.warn({ err: error }, 'purge of expired rows failed');
     }
@@ -99,6 +141,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   return {
     config,
     log,
+    metrics,
     database,
     keys,
     published,
@@ -110,8 +153,12 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     userAdmin,
     roleAdmin,
     clientAdmin,
+    rateLimits,
+    rateLimitStore,
+    purge,
     async close() {
       clearInterval(timer);
+      await rateLimitStore.close();
       await database.close();
     },
   };

@@ -11,7 +11,7 @@ export const ERROR_STATUS = {
   CONFLICT: { trpc: 'CONFLICT', http: 409 },
   PAYLOAD_TOO_LARGE: { trpc: 'PAYLOAD_TOO_LARGE', http: 413 },
   RATE_LIMITED: { trpc: 'TOO_MANY_REQUESTS', http: 429 },
-  UNAVAILABLE: { trpc: 'INTERNAL_SERVER_ERROR', http: 503 },
+  UNAVAILABLE: { trpc: 'SERVICE_UNAVAILABLE', http: 503 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

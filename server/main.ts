@@ -1,36 +1,60 @@
 // Entry: config → deps → app → listen; a graceful stop on SIGTERM and SIGINT.
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createApp, type AppState } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { KeysMissingError } from './oidc/keystore.ts';
 
+/** Requests still running this long after the signal are cut off. */
+const DRAIN_TIMEOUT_MS = 15_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const deps = await createDeps(config);
   const state: AppState = { draining: false };
-  const server = createServer(createApp(deps, state).callback());
+  const handle = createApp(deps, state).callback();
+  const server = createServer((req, res) => {
+    // While draining, every answer closes its connection, so keep-alive clients move on.
+    if (state.draining) res.setHeader('Connection', 'close');
+    void handle(req, res);
+  });
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  deps.log.info({ url: config.publicUrl, issuer: config.issuer, database: deps.database.driver }, 'gatehouse listening');
+  const { port } = server.address() as AddressInfo;
+  deps.log.info({ url: config.publicUrl, port, issuer: config.issuer, database: deps.database.driver, rateLimitStore: deps.rateLimitStore.kind }, 'gatehouse listening');
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Readiness answers 503 from now on; no new connection is accepted; requests in flight
+    // finish; then the database and the rate-limit store close.
     state.draining = true;
     deps.log.info({ signal }, 'draining');
-    // Stop accepting, let requests in flight finish, then close the database.
-    server.close(async () => {
-      await deps.close();
-      deps.log.info('stopped');
-      process.exit(0);
+    server.close(() => {
+      deps.close().then(
+        () => {
+          deps.log.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          deps.log.error({ err: error }, 'error while closing');
+          process.exit(1);
+        },
+      );
     });
+    // Keep-alive connections whose last request was in flight at the signal become idle only
+    // later; sweep them until the server has closed.
     server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 15_000).unref();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
+    setTimeout(() => {
+      deps.log.warn('requests still running at the drain timeout; cut off');
+      process.exit(1);
+    }, DRAIN_TIMEOUT_MS).unref();
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {

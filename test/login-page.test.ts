@@ -106,11 +106,11 @@ describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${appUrl}/host`);
-    // /healthz has no frame policy and proves framing works here; the hosted pages refuse it.
-    await page.setContent(`<iframe name="control" src="${gh.url}/healthz"></iframe><iframe name="login" src="${gh.url}/interaction/expired-or-not"></iframe>`);
+    // The app's own page has no frame policy and proves framing works here; the hosted pages refuse it.
+    await page.setContent(`<iframe name="control" src="${appUrl}/framed"></iframe><iframe name="login" src="${gh.url}/interaction/expired-or-not"></iframe>`);
     await page.waitForLoadState('load');
     const text = async (name: string) => (await page.frame({ name })?.textContent('body').catch(() => null)) ?? '';
-    await expect.poll(() => text('control')).toContain('ok');
+    await expect.poll(() => text('control')).toContain('landed /framed');
     expect(await text('login')).not.toMatch(/expired/i);
     // Opened directly, the same page renders.
     await page.goto(`${gh.url}/interaction/expired-or-not`);

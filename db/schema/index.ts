@@ -2,3 +2,4 @@ export * from './users.ts';
 export * from './audit.ts';
 export * from './oidc.ts';
 export * from './clients.ts';
+export * from './rate-limits.ts';

@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
+import type { RateLimits } from '../services/rate-limits/limiter.ts';
 import { MAX_PASSWORD_BYTES, passwordTooLong } from '../services/passwords.ts';
 import { consentPage, loginPage, messagePage, type Page } from './views.ts';
 
@@ -20,6 +21,7 @@ const FORM_LIMIT = 16 * 1024;
 export interface InteractionDeps {
   provider: Provider;
   auth: AuthService;
+  rateLimits: RateLimits;
   config: Config;
   log: Logger;
   secret: string;
@@ -51,7 +53,7 @@ const loginForm = z.object({
   password: z.string().min(1).max(1024).refine((p) => !passwordTooLong(p), `at most ${MAX_PASSWORD_BYTES} bytes`),
 });
 
-export function createInteractionRoutes({ provider, auth, config, log, secret }: InteractionDeps): Koa.Middleware {
+export function createInteractionRoutes({ provider, auth, rateLimits, config, log, secret }: InteractionDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;
   const csrfFor = (uid: string) => createHmac('sha256', secret).update(`interaction-csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, presented: string | null) => {
@@ -93,12 +95,19 @@ export function createInteractionRoutes({ provider, auth, config, log, secret }:
     const meta = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
     const clientId = String(details.params.client_id);
     try {
+      // The same counters as auth.login: a guesser gains nothing by switching doors.
+      const attempt = await rateLimits.login.begin(parsed.data.email, meta, { metadata: { email: parsed.data.email, clientId } });
       const user = await auth.authenticate(parsed.data, meta, { clientId, via: 'hosted_login' });
       await auth.recordSignIn(user.id, meta, { clientId, via: 'hosted_login' });
-      return finish(ctx, { login: { accountId: user.id } });
+      await attempt.succeeded();
+      return await finish(ctx, { login: { accountId: user.id } });
     } catch (error) {
       if (error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
         return show(ctx, uid, { email: parsed.data.email, error: INVALID_CREDENTIALS_MESSAGE, status: 401 });
+      }
+      if (error instanceof AppError && error.code === 'RATE_LIMITED') {
+        if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
+        return show(ctx, uid, { email: parsed.data.email, error: error.message, status: 429 });
       }
       throw error;
     }
@@ -142,7 +151,10 @@ export function createInteractionRoutes({ provider, auth, config, log, secret }:
       if (name === 'SessionNotFound' || (error instanceof AppError && error.code === 'NOT_FOUND')) {
         return send(ctx, messagePage('Sign-in expired', 'This sign-in page has expired. Return to the application and start again.'), 400);
       }
-      if (error instanceof AppError && error.code !== 'UNAVAILABLE') {
+      if (error instanceof AppError && error.code === 'UNAVAILABLE') {
+        return send(ctx, messagePage('Temporarily unavailable', 'Sign-in is unavailable right now. Please try again shortly.'), 503);
+      }
+      if (error instanceof AppError) {
         return send(ctx, messagePage('Request refused', error.message), error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400);
       }
       log.error({ err: error, reqId: ctx.state.requestId }, 'interaction failed');

@@ -1,6 +1,7 @@
 // The audit trail (CONTRACT section 7). Never given a password, token or secret.
 import type { Db } from '../../db/client.ts';
 import { authEvents } from '../../db/schema/index.ts';
+import { AppError } from '../errors.ts';
 
 export const AUDIT_EVENT_TYPES = [
   'register',
@@ -40,25 +41,39 @@ export interface AuditEvent extends RequestMeta {
 
 export interface Audit {
   /**
-   * Writes one event. Awaited by callers on purpose: when the trail cannot be written the request
-   * fails instead of passing unrecorded.
+   * Writes one event. Awaited by callers on purpose (the audit-failure policy): when the trail
+   * cannot be written, the request fails with UNAVAILABLE (503) instead of passing unrecorded,
+   * whatever it would have answered, and the failure is logged and counted.
    */
   record(event: AuditEvent, db?: Db): Promise<void>;
 }
 
-export function createAudit(db: Db): Audit {
+export interface AuditHooks {
+  /** After a row is written (metrics count logins and reuse detections from here). */
+  onRecorded?(event: AuditEvent): void;
+  /** A row could not be written; `record` then throws UNAVAILABLE. */
+  onWriteFailed?(event: AuditEvent, error: unknown): void;
+}
+
+export function createAudit(db: Db, hooks: AuditHooks = {}): Audit {
   return {
     async record(event, tx = db) {
-      await tx.insert(authEvents).values({
-        type: event.type,
-        success: event.success,
-        userId: event.userId ?? null,
-        actorId: event.actorId ?? null,
-        ip: event.ip?.slice(0, 64) ?? null,
-        userAgent: event.userAgent?.slice(0, 512) ?? null,
-        reason: event.reason ?? null,
-        metadata: event.metadata ?? {},
-      });
+      try {
+        await tx.insert(authEvents).values({
+          type: event.type,
+          success: event.success,
+          userId: event.userId ?? null,
+          actorId: event.actorId ?? null,
+          ip: event.ip?.slice(0, 64) ?? null,
+          userAgent: event.userAgent?.slice(0, 512) ?? null,
+          reason: event.reason ?? null,
+          metadata: event.metadata ?? {},
+        });
+      } catch (error) {
+        hooks.onWriteFailed?.(event, error);
+        throw new AppError('UNAVAILABLE', 'Service temporarily unavailable');
+      }
+      hooks.onRecorded?.(event);
     },
   };
 }

@@ -92,7 +92,15 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
     async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenSet> {
       const user = await authenticate(input, meta);
       const tokenSet = await startSession(user.id, meta);
-      await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
+      try {
+        await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
+      } catch (error) {
+        // Audit-failure policy: a sign-in that cannot be recorded does not happen. The tokens
+        // were never handed out; end the session they belong to.
+        const session = await sessionOfRefreshToken(db, tokenSet.refreshToken);
+        if (session) await endSession(db, session.sessionKey);
+        throw error;
+      }
       return tokenSet;
     },
 

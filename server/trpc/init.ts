@@ -64,6 +64,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const claims: AccessClaims | null = match?.[1] ? await ctx.deps.tokens.verify(match[1]) : null;
   const user = claims?.sid ? await findUserById(ctx.deps.database.db, claims.sub) : undefined;
   if (!claims?.sid || !user?.isActive) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
+  ctx.onAuthenticated?.(user.id);
   return next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user } });
 });
 

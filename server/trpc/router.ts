@@ -1,4 +1,5 @@
 import { router } from './init.ts';
+import { adminAuditRouter } from './routers/admin/audit.ts';
 import { adminClientsRouter } from './routers/admin/clients.ts';
 import { adminRolesRouter } from './routers/admin/roles.ts';
 import { adminUsersRouter } from './routers/admin/users.ts';
@@ -12,6 +13,7 @@ export const appRouter = router({
     users: adminUsersRouter,
     roles: adminRolesRouter,
     clients: adminClientsRouter,
+    audit: adminAuditRouter,
   }),
 });
 

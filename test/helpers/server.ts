@@ -13,6 +13,7 @@ import { createContext } from '../../server/trpc/context.ts';
 import { createCallerFactory } from '../../server/trpc/init.ts';
 import { appRouter } from '../../server/trpc/router.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { captureLogLines, recordSecret, recordSecretsIn } from './log-capture.ts';
 
 export const TEST_META = { ip: '203.0.113.7', userAgent: 'gatehouse-tests/1.0' };
 
@@ -59,11 +60,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split('\n').filter(Boolean));
+      const lines = String(chunk).split('\n').filter(Boolean);
+      logs.push(...lines);
+      captureLogLines(lines);
       done();
     },
   });
-  const deps = await createDeps(config, { log: createLogger(config.logLevel, sink), purgeIntervalMs: 0, ...options });
+  const deps = await createDeps(config, {
+    log: createLogger(config.logLevel, sink),
+    purgeIntervalMs: 0,
+    ...options,
+    // Test files sign up dozens of accounts from one address; the sign-up limit has its own tests.
+    rateLimits: { register_ip: { points: 10_000 }, ...options.rateLimits },
+  });
   server.on('request', createApp(deps).callback());
 
   return {
@@ -102,13 +111,18 @@ export async function trpcHttp(
     ...(method === 'POST' ? { body: JSON.stringify(input ?? {}) } : {}),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  const body = text ? JSON.parse(text) : null;
+  recordSecretsIn(input);
+  recordSecretsIn(body);
+  recordSecret(headers.authorization?.replace(/^Bearer /, ''));
+  return { status: response.status, headers: response.headers, body };
 }
 
 let counter = 0;
 /** A unique address and a password that passes the standard policy. */
 export function newAccount(prefix = 'user'): { email: string; password: string } {
   counter += 1;
+  recordSecret(`Correct-Horse-${counter}-Battery`);
   return { email: `${prefix}.${process.pid}.${counter}.${Date.now()}@example.test`, password: `Correct-Horse-${counter}-Battery` };
 }
 

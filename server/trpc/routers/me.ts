@@ -39,7 +39,12 @@ export const meRouter = router({
 
   changePassword: authedProcedure
     .input(z.strictObject({ currentPassword: password, newPassword: password }))
-    .mutation(({ ctx, input }) => ctx.deps.auth.changePassword(ctx.user.id, ctx.auth.sid, input, ctx.meta)),
+    .mutation(async ({ ctx, input }) => {
+      const attempt = await ctx.deps.rateLimits.changePassword.begin(ctx.user.id, ctx.meta, { userId: ctx.user.id });
+      const result = await ctx.deps.auth.changePassword(ctx.user.id, ctx.auth.sid, input, ctx.meta);
+      await attempt.succeeded();
+      return result;
+    }),
 
   sessions: router({
     list: authedProcedure.query(({ ctx }) => listUserSessions(ctx.deps.database.db, ctx.user.id, sessionKeyOf(ctx.auth.sid))),

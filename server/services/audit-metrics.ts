@@ -1,0 +1,20 @@
+// The audit trail already sees every sign-in and every reuse detection: the metrics of those are
+// counted from it, so the two can never disagree. It also logs (without the event's metadata) and
+// counts an audit row that could not be written.
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AuditHooks } from './audit.ts';
+
+export function auditMetricsHook({ log, metrics }: { log: Logger; metrics: Metrics }): AuditHooks {
+  return {
+    onRecorded(event) {
+      if (event.type === 'login') metrics.logins.inc({ outcome: 'success' });
+      else if (event.type === 'login_failed') metrics.logins.inc({ outcome: 'failure' });
+      else if (event.type === 'refresh_reuse_detected') metrics.refreshReuseDetected.inc();
+    },
+    onWriteFailed(event, error) {
+      metrics.auditWriteFailures.inc({ type: event.type });
+      log.error({ err: error, auditType: event.type, userId: event.userId ?? undefined }, 'audit write failed; request refused');
+    },
+  };
+}

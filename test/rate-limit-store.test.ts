@@ -1,0 +1,84 @@
+// The rate-limit stores: the database one (RateLimiterDrizzle, on this run's driver) and Redis.
+// Two store instances on one backend stand for two service instances: their counts must add up.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../db/client.ts';
+import { rateLimits } from '../db/schema/index.ts';
+import { createRateLimits } from '../server/services/rate-limits/limiter.ts';
+import { limitRules } from '../server/services/rate-limits/rules.ts';
+import { openRateLimitStore, type RateLimitStore } from '../server/services/rate-limits/store.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { randomKeyPrefix, REDIS_URL, redisAnswers } from './helpers/redis.ts';
+
+const meta = { ip: '203.0.113.9', userAgent: 'store-test' };
+const rules = limitRules({ points: 3, seconds: 60 });
+const noHooks = { onRejected: async () => {}, onStoreError: () => {} };
+
+/** Runs the shared-count checks on two stores opened on one backend. */
+function sharedCountChecks(openWith: (keyPrefix: string) => Promise<RateLimitStore>) {
+  // Two instances of one deployment share the key prefix; each test gets its own.
+  const openPair = () => {
+    const prefix = randomKeyPrefix();
+    return Promise.all([openWith(prefix), openWith(prefix)]);
+  };
+  it('adds up failed logins counted by two instances', async () => {
+    const [a, b] = await openPair();
+    try {
+      const [limitsA, limitsB] = [createRateLimits(a, rules, noHooks), createRateLimits(b, rules, noHooks)];
+      await limitsA.login.begin('shared@example.test', meta);
+      await limitsB.login.begin('shared@example.test', meta);
+      await limitsA.login.begin('shared@example.test', meta);
+      await expect(limitsB.login.begin('shared@example.test', meta)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      // Another account from the same address is still welcome.
+      await expect(limitsB.login.begin('other@example.test', meta)).resolves.toBeDefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('resets on success for every instance', async () => {
+    const [a, b] = await openPair();
+    try {
+      const [limitsA, limitsB] = [createRateLimits(a, rules, noHooks), createRateLimits(b, rules, noHooks)];
+      await limitsA.login.begin('reset@example.test', meta);
+      await limitsA.login.begin('reset@example.test', meta);
+      const ok = await limitsB.login.begin('reset@example.test', meta);
+      await ok.succeeded();
+      for (let i = 0; i < 3; i += 1) await limitsA.login.begin('reset@example.test', meta);
+      await expect(limitsB.login.begin('reset@example.test', meta)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+}
+
+describe('database store (RateLimiterDrizzle)', () => {
+  let testDb: TestDatabase;
+  let database: Database;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    database = await openDatabase(testDb.url === 'pglite://memory' ? { driver: 'pglite', dataDir: null } : { driver: 'postgres', url: testDb.url });
+  });
+  afterAll(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  sharedCountChecks((keyPrefix) => openRateLimitStore({ kind: 'database', db: database.db, keyPrefix }));
+
+  it('keeps digests as keys, never the email or the address, and purges ended windows', async () => {
+    const store = await openRateLimitStore({ kind: 'database', db: database.db, keyPrefix: 'purge-test' });
+    await createRateLimits(store, rules, noHooks).login.begin('visible@example.test', meta);
+    const rows = await database.db.select().from(rateLimits);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toMatch(/visible@example\.test|203\.0\.113\.9/);
+    expect(await store.purge(new Date(Date.now() + 24 * 3600 * 1000))).toBeGreaterThanOrEqual(3);
+    expect(await database.db.select().from(rateLimits)).toHaveLength(0);
+  });
+});
+
+describe('Redis store', async () => {
+  const up = await redisAnswers();
+  describe.skipIf(!up)(`on ${REDIS_URL}${up ? '' : ' (skipped: Redis does not answer there)'}`, () => {
+    sharedCountChecks((keyPrefix) => openRateLimitStore({ kind: 'redis', url: REDIS_URL, keyPrefix }));
+  });
+});
