@@ -116,6 +116,27 @@ describe('admin.users', () => {
   });
 });
 
+describe('admin.audit', () => {
+  it('lists the trail with filters and a cursor, and reports suspicious activity; audit:read only', async () => {
+    const plain = await signIn(gh);
+    await rejects(plain.caller.admin.audit.list({}), 'FORBIDDEN');
+    const created = await admin.caller.admin.users.create({ ...newAccount('audited') });
+    const page = await admin.caller.admin.audit.list({ type: 'user_created', userId: created.id });
+    expect(page.items).toHaveLength(1);
+    expect(page.items[0]).toMatchObject({ type: 'user_created', actorId: admin.user.id, userId: created.id, success: true });
+
+    const first = await admin.caller.admin.audit.list({ limit: 2 });
+    expect(first.items).toHaveLength(2);
+    const second = await admin.caller.admin.audit.list({ limit: 2, cursor: first.nextCursor! });
+    expect(second.items.map((e) => e.id)).not.toContain(first.items[0]!.id);
+    await rejects(admin.caller.admin.audit.list({ cursor: 'nope' }), 'BAD_REQUEST');
+
+    for (let i = 0; i < 3; i += 1) await rejects(gh.caller().auth.login({ email: created.email, password: `Wrong-Guess-${i}` }), 'UNAUTHORIZED');
+    const report = await admin.caller.admin.audit.suspicious({ windowMinutes: 5, threshold: 3 });
+    expect(JSON.stringify(report)).toContain(created.email);
+  });
+});
+
 describe('admin.users.list', () => {
   it('searches email and name, filters on role and isActive, and counts the matches', async () => {
     const tag = `srch${Date.now()}`;

@@ -92,6 +92,18 @@ describe('me.changePassword', () => {
   });
 });
 
+describe('me.changePassword limits', () => {
+  it('refuses further attempts after five wrong current passwords, with retryAfterSeconds', async () => {
+    const { caller, account } = await signIn(gh);
+    for (let i = 0; i < 5; i += 1) await rejects(caller.me.changePassword({ currentPassword: `Wrong-Current-${i}`, newPassword: 'Brand-New-Secret-42' }), 'BAD_REQUEST');
+    const refused = caller.me.changePassword({ currentPassword: account.password, newPassword: 'Brand-New-Secret-42' });
+    await expect(refused).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    await expect(refused).rejects.toSatisfy((e: { cause?: { details?: { retryAfterSeconds?: number } } }) => (e.cause?.details?.retryAfterSeconds ?? 0) > 0);
+    // The password did not change.
+    await expect(gh.caller().auth.login(account)).resolves.toBeTruthy();
+  });
+});
+
 describe('me.sessions', () => {
   it('lists sessions with where they came from and which is current', async () => {
     const account = newAccount();

@@ -242,6 +242,23 @@ describe('authorization code + PKCE', () => {
     expect(failed[0]).toMatchObject({ reason: 'wrong_password', metadata: { via: 'hosted_login', clientId: app.clientId } });
   });
 
+  it('shares the login rate limit with auth.login: the sixth wrong password in a minute is refused on the page', async () => {
+    const account = newAccount('limited');
+    await gh.caller().auth.register(account);
+    const app = await webApp();
+    const url = oidc.buildAuthorizationUrl(app.config, { redirect_uri: `${APP}/callback`, scope: 'openid', code_challenge: 'w'.repeat(43), code_challenge_method: 'S256' });
+    const agent = new Agent();
+    const page = await agent.follow(url.href, gh.url);
+    const post = (password: string) =>
+      agent.request(`${gh.url}${formAction(page.body)}`, { form: { csrf: hiddenField(page.body, 'csrf'), email: account.email, password } });
+    // Two through the API, three on the page: the same counter.
+    for (let i = 0; i < 2; i += 1) await expect(gh.caller({ meta: { ip: '127.0.0.1', userAgent: 'x' } }).auth.login({ ...account, password: `Wrong-${i}-Aa` })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    for (let i = 0; i < 3; i += 1) expect((await post(`Wrong-Page-${i}-Aa`)).status).toBe(401);
+    const refused = await post(account.password);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatch(/Too many attempts/);
+  });
+
   it('serves the pages with frame-ancestors none and no-store, and expires unknown interactions', async () => {
     const app = await webApp();
     const url = oidc.buildAuthorizationUrl(app.config, { redirect_uri: `${APP}/callback`, scope: 'openid', code_challenge: 'z'.repeat(43), code_challenge_method: 'S256' });
