@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
 import { MAX_PASSWORD_BYTES, passwordTooLong } from '../services/passwords.ts';
-import { consentPage, loginPage, messagePage, type Page } from './views.ts';
+import { consentPage, loginPage, messagePage, sendPage } from './views.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 const FORM_LIMIT = 16 * 1024;
@@ -27,14 +27,6 @@ export interface InteractionDeps {
   secret: string;
 }
 
-function send(ctx: Koa.Context, page: Page, status = 200): void {
-  ctx.status = status;
-  ctx.type = 'html';
-  ctx.set('Content-Security-Policy', page.csp);
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = page.html;
-}
 
 async function readForm(ctx: Koa.Context): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new AppError('INVALID_INPUT', 'Expected a form submission');
@@ -73,11 +65,11 @@ export function createInteractionRoutes({ provider, auth, rateLimits, config, lo
     const name = await clientName(String(details.params.client_id));
     const csrf = csrfFor(uid);
     if (details.prompt.name === 'login') {
-      return send(ctx, loginPage({ action: `/interaction/${uid}/login`, csrf, clientName: name, ...extra }), extra.status);
+      return sendPage(ctx, loginPage({ action: `/interaction/${uid}/login`, csrf, clientName: name, ...extra }), extra.status);
     }
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const scopes = [...(d.missingOIDCScope ?? []), ...Object.values(d.missingResourceScopes ?? {}).flat()];
-    return send(ctx, consentPage({ action: `/interaction/${uid}/confirm`, abortAction: `/interaction/${uid}/abort`, csrf, clientName: name, scopes: [...new Set(scopes)] }));
+    return sendPage(ctx, consentPage({ action: `/interaction/${uid}/confirm`, abortAction: `/interaction/${uid}/abort`, csrf, clientName: name, scopes: [...new Set(scopes)] }));
   }
 
   async function finish(ctx: Koa.Context, result: Parameters<Provider['interactionResult']>[2]) {
@@ -140,25 +132,25 @@ export function createInteractionRoutes({ provider, auth, rateLimits, config, lo
         return;
       }
       const from = ctx.get('origin');
-      if (from && from !== origin) return send(ctx, messagePage('Request refused', 'This form was submitted from another site.'), 403);
+      if (from && from !== origin) return sendPage(ctx, messagePage('Request refused', 'This form was submitted from another site.'), 403);
       const form = await readForm(ctx);
-      if (!csrfValid(uid, form.get('csrf'))) return send(ctx, messagePage('Request refused', 'This form has expired. Go back and try again.'), 403);
+      if (!csrfValid(uid, form.get('csrf'))) return sendPage(ctx, messagePage('Request refused', 'This form has expired. Go back and try again.'), 403);
       if (action === 'login') return await login(ctx, uid, form);
       if (action === 'confirm') return await confirm(ctx, uid);
       return await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     } catch (error) {
       const name = (error as { name?: string }).name;
       if (name === 'SessionNotFound' || (error instanceof AppError && error.code === 'NOT_FOUND')) {
-        return send(ctx, messagePage('Sign-in expired', 'This sign-in page has expired. Return to the application and start again.'), 400);
+        return sendPage(ctx, messagePage('Sign-in expired', 'This sign-in page has expired. Return to the application and start again.'), 400);
       }
       if (error instanceof AppError && error.code === 'UNAVAILABLE') {
-        return send(ctx, messagePage('Temporarily unavailable', 'Sign-in is unavailable right now. Please try again shortly.'), 503);
+        return sendPage(ctx, messagePage('Temporarily unavailable', 'Sign-in is unavailable right now. Please try again shortly.'), 503);
       }
       if (error instanceof AppError) {
-        return send(ctx, messagePage('Request refused', error.message), error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400);
+        return sendPage(ctx, messagePage('Request refused', error.message), error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400);
       }
       log.error({ err: error, reqId: ctx.state.requestId }, 'interaction failed');
-      return send(ctx, messagePage('Something went wrong', 'Please try again.'), 500);
+      return sendPage(ctx, messagePage('Something went wrong', 'Please try again.'), 500);
     }
   };
 }

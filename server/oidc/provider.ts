@@ -7,7 +7,7 @@ import { findUserById } from '../services/users.ts';
 import { loadAccess } from '../services/rbac.ts';
 import { digest, type AdapterFactory } from './adapter.ts';
 import type { Keys } from './keystore.ts';
-import { logoutPage, messagePage, type Page } from './views.ts';
+import { logoutPage, messagePage, sendPage } from './views.ts';
 
 /** The built-in public client that Gatehouse's own API mints sessions for. */
 export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
@@ -28,13 +28,6 @@ export interface ProviderDeps {
   staticClients?: ClientMetadata[];
 }
 
-function render(ctx: KoaContextWithOIDC, page: Page): void {
-  ctx.type = 'html';
-  ctx.set('Content-Security-Policy', page.csp);
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = page.html;
-}
 
 /** First-party clients (the operator says so) skip the consent screen. */
 export function isFirstParty(client: { clientId: string; metadata(): Record<string, unknown> } | undefined): boolean {
@@ -123,8 +116,8 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => render(ctx, logoutPage(form, ctx.oidc.client?.clientName)),
-        postLogoutSuccessSource: async (ctx) => render(ctx, messagePage('Signed out', 'You are signed out.')),
+        logoutSource: async (ctx, form) => sendPage(ctx, logoutPage(form, ctx.oidc.client?.clientName)),
+        postLogoutSuccessSource: async (ctx) => sendPage(ctx, messagePage('Signed out', 'You are signed out.')),
       },
       resourceIndicators: {
         enabled: true,
@@ -162,7 +155,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // The OAuth error code and its description, escaped; never internals.
     async renderError(ctx, out) {
-      render(ctx, messagePage('Sign-in error', String(out.error_description ?? 'The request could not be completed.'), String(out.error)));
+      sendPage(ctx, messagePage('Sign-in error', String(out.error_description ?? 'The request could not be completed.'), String(out.error)));
     },
     ttl: {
       AccessToken: config.accessTokenTtl,

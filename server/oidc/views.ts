@@ -1,6 +1,7 @@
 // The hosted pages: login, consent, logout and errors. Server-rendered, no JavaScript, every
 // value escaped. Each page gets its own CSP nonce for its one inline style block.
 import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -24,6 +25,19 @@ const STYLE = `
   .muted { color: #5b6475; font-size: .9rem; }
   ul { padding-left: 1.2rem; }
 `;
+
+/**
+ * Sends a page with its CSP; pages are never framed and never cached. Without `status` the one
+ * already set stays (the provider sets it before rendering its error pages).
+ */
+export function sendPage(ctx: Context, page: Page, status?: number): void {
+  if (status !== undefined) ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Content-Security-Policy', page.csp);
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = page.html;
+}
 
 function layout(title: string, body: string): Page {
   const nonce = randomBytes(16).toString('base64');
