@@ -48,3 +48,9 @@ export async function measureRounds<K extends string>(rounds: number, measuremen
     keys.map((k) => [k, { ...samples[k].at(-1), throughput: med(samples[k], 'throughput') ?? 0, p50Ms: med(samples[k], 'p50Ms'), p99Ms: med(samples[k], 'p99Ms'), ...(rounds > 1 ? { rounds: samples[k].map((m) => m.throughput) } : {}) }]),
   ) as Record<K, Measured>;
 }
+
+/** Each side's throughput in every round, when there was more than one. */
+export function roundsOf(measured: Record<string, Measured>): { rounds?: Record<string, unknown> } {
+  const entries = Object.entries(measured).filter(([, m]) => Array.isArray(m.rounds));
+  return entries.length > 0 ? { rounds: Object.fromEntries(entries.map(([k, m]) => [k, m.rounds])) } : {};
+}

@@ -2,7 +2,7 @@
 // one primary-key SELECT through the same driver (references/trpc-jose.ts). Requests rotate over the
 // signed-in sessions, each from its own client address.
 import type { Request } from 'autocannon';
-import { measureRounds, type BenchContext, type Measured } from '../context.ts';
+import { measureRounds, roundsOf, type BenchContext, type Measured } from '../context.ts';
 import { load } from '../load.ts';
 import { withPeakRss, type Child } from '../processes.ts';
 import { ratioOf, type ScenarioResult } from '../report.ts';
@@ -52,6 +52,7 @@ export async function meGet(ctx: BenchContext): Promise<ScenarioResult> {
     referenceP99Ms: m.reference.p99Ms,
     jwtOnlyThroughput: m.jwtOnly.throughput,
     jwtOnlyRatio: ratioOf(m.service.throughput, m.jwtOnly.throughput),
+    ...roundsOf(m),
     ...extras(m.service),
   };
 }
@@ -72,6 +73,7 @@ export async function authVerify(ctx: BenchContext): Promise<ScenarioResult> {
     ratio: ratioOf(m.service.throughput, m.reference.throughput),
     target: 0.8,
     connections: ctx.options.connections,
+    ...roundsOf(m),
     ...extras(m.service),
   };
 }

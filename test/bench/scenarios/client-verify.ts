@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import '../client-source.ts';
-import { measureRounds, type BenchContext, type Measured } from '../context.ts';
+import { measureRounds, roundsOf, type BenchContext, type Measured } from '../context.ts';
 import { percentile, ratioOf, round, type ScenarioResult } from '../report.ts';
 
 async function opsPerSecond(seconds: number, tokens: string[], verify: (token: string) => Promise<boolean>): Promise<Measured> {
@@ -70,6 +70,7 @@ export async function clientVerify(ctx: BenchContext): Promise<ScenarioResult> {
     ratio: ratioOf(m.verifier.throughput, m.reference.throughput),
     target: 0.95,
     unit: 'verifies/s, one at a time, in the harness process',
+    ...roundsOf(m),
     failures: m.verifier.failures,
   };
 }

@@ -3,7 +3,7 @@
 // per-account or per-IP limiter sees what it would in production, not one hot account.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { measureRounds, type BenchContext, type Measured } from '../context.ts';
+import { measureRounds, roundsOf, type BenchContext, type Measured } from '../context.ts';
 import { load } from '../load.ts';
 import { ROOT, withPeakRss } from '../processes.ts';
 import { ratioOf, type ScenarioResult } from '../report.ts';
@@ -56,6 +56,7 @@ export async function login(ctx: BenchContext): Promise<ScenarioResult> {
     ratio: ratioOf(s.throughput, r.throughput),
     target: 0.9,
     connections: LOGIN_CONNECTIONS,
+    ...roundsOf(measured),
     failures: s.failures,
     ...(s.failures ? { failureStatuses: s.failureStatuses } : {}),
   };

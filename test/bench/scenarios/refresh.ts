@@ -3,7 +3,7 @@
 // in flight ever share a session and none presents a rotated token. Sessions whose request was in
 // flight when a run ended are dropped (their token may have rotated unseen); the pool is sized for
 // that. No reference: throughput and p99 are the figures.
-import { measureRounds, type BenchContext } from '../context.ts';
+import { measureRounds, roundsOf, type BenchContext } from '../context.ts';
 import { load } from '../load.ts';
 import { withPeakRss } from '../processes.ts';
 import type { ScenarioResult } from '../report.ts';
@@ -62,6 +62,7 @@ export async function refresh(ctx: BenchContext): Promise<ScenarioResult> {
     target: null,
     connections: options.connections,
     sessions: ctx.sessions.length,
+    ...roundsOf(m),
     failures: s.failures,
     ...(s.failures ? { failureStatuses: s.failureStatuses } : {}),
     ...(exhausted ? { poolExhausted: exhausted } : {}),

@@ -2,7 +2,7 @@
 // the same client, the same token shape and the service's own signing key. Both clients are static
 // (the service's comes from CLIENTS_FILE), so neither pays for a client lookup in a database.
 import { join } from 'node:path';
-import { measureRounds, type BenchContext, type Measured } from '../context.ts';
+import { measureRounds, roundsOf, type BenchContext, type Measured } from '../context.ts';
 import { load } from '../load.ts';
 import { freePort, startChild, withPeakRss, type Child } from '../processes.ts';
 import { ratioOf, type ScenarioResult } from '../report.ts';
@@ -54,6 +54,7 @@ export async function tokenClientCredentials(ctx: BenchContext): Promise<Scenari
       connections: options.connections,
       referenceP50Ms: m.reference.p50Ms,
       referenceP99Ms: m.reference.p99Ms,
+      ...roundsOf(m),
       failures: m.service.failures,
       ...(m.service.failures ? { failureStatuses: m.service.failureStatuses } : {}),
       ...(m.reference.failures ? { referenceFailures: m.reference.failureStatuses } : {}),
