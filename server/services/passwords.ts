@@ -47,13 +47,42 @@ export interface Passwords {
   verifyDummy(password: string): Promise<false>;
 }
 
-export async function createPasswords(cost: number): Promise<Passwords> {
+/**
+ * How many bcrypt jobs may sit in libuv's thread pool at once. The pool (4 threads by default) is a
+ * FIFO queue shared with WebCrypto, which jose uses for every JWT signature and verification, and
+ * with fs and DNS. Unbounded, a burst of logins queues ahead of all of them: each login's own
+ * access-token signature then waits for every verify queued after its own, and so do the token
+ * checks of unrelated requests. One thread fewer than the default pool keeps one always free, and
+ * bcrypt still gets as many threads as it could have had.
+ */
+export const BCRYPT_CONCURRENCY = 3;
+
+/** Runs at most `max` of the given jobs at once, the rest in arrival order. */
+function limit(max: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(job: () => Promise<T>): Promise<T> => {
+    if (active < max) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await job();
+    } finally {
+      // Hand the slot straight to the next job, or give it back.
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}
+
+export async function createPasswords(cost: number, { concurrency = BCRYPT_CONCURRENCY } = {}): Promise<Passwords> {
   const dummyHash = await hash('gatehouse-dummy-password', { cost });
+  const run = limit(concurrency);
   return {
-    hash: (password) => hash(password, { cost, rejectLongPasswords: true }),
-    verify: (password, passwordHash) => verify(password, passwordHash),
+    hash: (password) => run(() => hash(password, { cost, rejectLongPasswords: true })),
+    verify: (password, passwordHash) => run(() => verify(password, passwordHash)),
     verifyDummy: async (password) => {
-      await verify(password, dummyHash);
+      await run(() => verify(password, dummyHash));
       return false;
     },
   };

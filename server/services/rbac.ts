@@ -22,7 +22,15 @@ export async function loadAccess(db: Db, userId: string): Promise<Access> {
     .from(userRoles)
     .innerJoin(roles, eq(roles.id, userRoles.roleId))
     .where(eq(userRoles.userId, userId));
+  return accessOf(rows);
+}
+
+/** Access from a user's roles as stored; permissions outside the catalogue are ignored. */
+export function accessOf(rows: { name: string; permissions: unknown }[]): Access {
   const permissions = new Set<Permission>();
-  for (const row of rows) for (const p of row.permissions) if (known.has(p)) permissions.add(p as Permission);
+  for (const row of rows) {
+    if (!Array.isArray(row.permissions)) continue;
+    for (const p of row.permissions) if (typeof p === 'string' && known.has(p)) permissions.add(p as Permission);
+  }
   return { roles: rows.map((r) => r.name).sort(), permissions: [...permissions].sort() };
 }

@@ -29,6 +29,16 @@ export async function recordSession(db: Db, s: NewSession): Promise<void> {
     .onConflictDoNothing();
 }
 
+/** Whether the session's grant still lives: its row is there and its expiry has not passed. */
+export async function grantLives(db: Db, grantId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: oidcPayloads.id })
+    .from(oidcPayloads)
+    .where(and(eq(oidcPayloads.model, 'Grant'), eq(oidcPayloads.id, digest(grantId)), or(isNull(oidcPayloads.expiresAt), gt(oidcPayloads.expiresAt, new Date()))))
+    .limit(1);
+  return row !== undefined;
+}
+
 export async function touchSession(db: Db, grantId: string): Promise<void> {
   await db.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, digest(grantId)));
 }

@@ -4,8 +4,8 @@ import { ZodError, z } from 'zod';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
 import type { AccessClaims } from '../oidc/tokens.ts';
-import { findUserById } from '../services/users.ts';
-import { loadAccess, type Permission } from '../services/rbac.ts';
+import type { Permission } from '../services/rbac.ts';
+import { loadSignedIn } from '../services/signed-in.ts';
 
 const t = initTRPC.context<Context>().create({
   // Never a stack trace on the wire, whatever NODE_ENV says.
@@ -56,27 +56,30 @@ const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
 
 /**
  * Requires a valid access token whose session still lives, of a user who still exists and is
- * active; narrows ctx.auth and ctx.user. Both are read per request, so a logout or a disabled
- * account takes effect on our own API at once, not when the token expires.
+ * active; narrows ctx.auth, ctx.user and ctx.access. All three are read per request, in one query,
+ * so a logout, a disabled account or a role change takes effect on our own API at once, not when
+ * the token expires.
  */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
-  const claims: AccessClaims | null = match?.[1] ? await ctx.deps.tokens.verify(match[1]) : null;
-  const user = claims?.sid ? await findUserById(ctx.deps.database.db, claims.sub) : undefined;
-  if (!claims?.sid || !user?.isActive) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
+  const claims: AccessClaims | null = match?.[1] ? await ctx.deps.tokens.verifySignature(match[1]) : null;
+  const signedIn = claims?.sid ? await loadSignedIn(ctx.deps.database.db, claims.sub, claims.sid) : undefined;
+  if (!claims?.sid || !signedIn?.user.isActive) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
+  const { user, access } = signedIn;
   ctx.onAuthenticated?.(user.id);
-  return next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user } });
+  return next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user, access } });
 });
 
 export { z };
 
 /**
- * Requires every named permission, read from the database on each request, so a role change
- * applies at the user's next call. A refusal is audited as access_denied.
+ * Requires every named permission, read from the database on each request (with the user, by
+ * authedProcedure), so a role change applies at the user's next call. A refusal is audited as
+ * access_denied.
  */
 export function requirePermission(...required: [Permission, ...Permission[]]) {
   return authedProcedure.use(async ({ ctx, path, next }) => {
-    const access = await loadAccess(ctx.deps.database.db, ctx.user.id);
+    const { access } = ctx;
     const missing = required.filter((p) => !access.permissions.includes(p));
     if (missing.length > 0) {
       await ctx.deps.audit.record({

@@ -25,10 +25,7 @@ const profileInput = z.strictObject({
 });
 
 export const meRouter = router({
-  get: authedProcedure.query(async ({ ctx }) => {
-    const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
-    return toUserWithProfile(ctx.user, roles);
-  }),
+  get: authedProcedure.query(({ ctx }) => toUserWithProfile(ctx.user, ctx.access.roles)),
 
   update: authedProcedure.input(profileInput).mutation(async ({ ctx, input }) => {
     const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));

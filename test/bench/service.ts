@@ -1,0 +1,112 @@
+// Gatehouse under test: server/main.ts in its own process, configured only through the environment,
+// the way an operator runs it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startChild, type Child } from './processes.ts';
+
+/** The OAuth client of the token endpoint scenario, loaded from CLIENTS_FILE. */
+export const BENCH_CLIENT = { id: 'bench-cc', secret: 'bench-client-secret-0123456789-abcdefghij' };
+
+/**
+ * A distinct client address per account, sent as X-Forwarded-For with TRUST_PROXY=true, so that
+ * per-IP limits see many clients, as in production, rather than one loopback address. The
+ * addresses are from 198.18.0.0/15, the range set aside for benchmarks (RFC 2544); nothing is
+ * ever sent to them.
+ */
+export function clientIp(i: number): string {
+  return `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`;
+}
+
+export interface ServiceOptions {
+  databaseUrl: string;
+  bcryptCost: number;
+  /** Reuse a keys directory (the references verify with the same keys); a fresh one otherwise. */
+  keysDir?: string;
+  profileDir?: string | null;
+}
+
+export interface Service extends Child {
+  keysDir: string;
+  issuer: string;
+  audience: string;
+  /** Stops the process and removes the keys directory it made. */
+  stop(): Promise<void>;
+}
+
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const work = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
+  const keysDir = options.keysDir ?? join(work, 'keys');
+  const clientsFile = join(work, 'clients.json');
+  await writeFile(
+    clientsFile,
+    JSON.stringify([{ client_id: BENCH_CLIENT.id, client_secret: BENCH_CLIENT.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api' }]),
+  );
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  let child: Child;
+  try {
+    child = await startChild({
+      name: 'gatehouse',
+      script: 'server/main.ts',
+      port,
+      readyPath: '/readyz',
+      nodeFlags: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
+      env: {
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        PUBLIC_URL: publicUrl,
+        DATABASE_URL: options.databaseUrl,
+        KEYS_DIR: keysDir,
+        CLIENTS_FILE: clientsFile,
+        BCRYPT_COST: String(options.bcryptCost),
+        TRUST_PROXY: 'true',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  } catch (error) {
+    await rm(work, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    ...child,
+    keysDir,
+    issuer: `${publicUrl}/oidc`,
+    audience: `${publicUrl}/api`,
+    async stop() {
+      await child.stop();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string;
+  user: { id: string };
+}
+
+export async function trpcMutation<T>(url: string, path: string, input: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const response = await fetch(`${url}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(input),
+  });
+  const body = (await response.json()) as { result?: { data: T }; error?: unknown };
+  if (!response.ok || !body.result) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body.error ?? body)}`);
+  return body.result.data;
+}
+
+/** Signs every account in through auth.login, a few at a time, each from its own client address. */
+export async function signInAll(url: string, emails: string[], password: string, concurrency = 8): Promise<TokenSet[]> {
+  const out: TokenSet[] = new Array(emails.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < emails.length) {
+      const i = next++;
+      out[i] = await trpcMutation<TokenSet>(url, 'auth.login', { email: emails[i], password }, { 'x-forwarded-for': clientIp(i) });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, emails.length) }, worker));
+  return out;
+}
