@@ -1,8 +1,9 @@
 // The one tRPC root. Routers use only the procedures exported here.
 import { initTRPC, TRPCError } from '@trpc/server';
-import { ZodError, z } from 'zod';
+import { z } from 'zod';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
+import { publicErrorOf } from './errors.ts';
 import type { AccessClaims } from '../oidc/tokens.ts';
 import { findUserById } from '../services/users.ts';
 import { loadAccess, type Permission } from '../services/rbac.ts';
@@ -12,31 +13,11 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const { stack: _stack, ...data } = shape.data;
-    const cause = error.cause;
-    let message = shape.message;
-    const extra: { fieldErrors?: Record<string, string[]>; retryAfterSeconds?: number } = {};
-    if (cause instanceof ZodError) {
-      message = 'Invalid input';
-      extra.fieldErrors = fieldErrorsOf(cause);
-    } else if (cause instanceof AppError) {
-      if (cause.details.fieldErrors) extra.fieldErrors = cause.details.fieldErrors;
-      if (cause.details.retryAfterSeconds !== undefined) extra.retryAfterSeconds = cause.details.retryAfterSeconds;
-    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
-      message = 'Internal error';
-    }
+    const { message, ...details } = publicErrorOf(error);
     // One shape for every error, so clients read fieldErrors and retryAfterSeconds without narrowing.
-    return { ...shape, message, data: { ...data, ...extra } };
+    return { ...shape, message, data: { ...data, ...details } };
   },
 });
-
-function fieldErrorsOf(error: ZodError): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const issue of error.issues) {
-    const key = issue.path.length > 0 ? issue.path.join('.') : '_';
-    (out[key] ??= []).push(issue.message);
-  }
-  return out;
-}
 
 /** Turns the services' AppError into the matching tRPC error: the only place that does. */
 const translateErrors = t.middleware(async ({ next }) => {
