@@ -2,6 +2,7 @@ import { loadAccess } from '../../services/rbac.ts';
 import { endSession, listUserSessions, sessionBelongsTo, sessionKeyOf } from '../../services/sessions.ts';
 import { toUserWithProfile, updateProfile } from '../../services/users.ts';
 import { AppError } from '../../errors.ts';
+import { sessionView, successView, userWithProfileView } from '../../views.ts';
 import { authedProcedure, router, z } from '../init.ts';
 import { name, password, sessionId } from '../inputs.ts';
 
@@ -25,32 +26,43 @@ const profileInput = z.strictObject({
 });
 
 export const meRouter = router({
-  get: authedProcedure.query(async ({ ctx }) => {
-    const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
-    return toUserWithProfile(ctx.user, roles);
-  }),
+  get: authedProcedure
+    .output(userWithProfileView)
+    .query(async ({ ctx }) => {
+      const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
+      return toUserWithProfile(ctx.user, roles);
+    }),
 
-  update: authedProcedure.input(profileInput).mutation(async ({ ctx, input }) => {
-    const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-    const row = Object.keys(changes).length > 0 ? await updateProfile(ctx.deps.database.db, ctx.user.id, changes) : ctx.user;
-    const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
-    return toUserWithProfile(row, roles);
-  }),
+  update: authedProcedure
+    .input(profileInput)
+    .output(userWithProfileView)
+    .mutation(async ({ ctx, input }) => {
+      const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+      const row = Object.keys(changes).length > 0 ? await updateProfile(ctx.deps.database.db, ctx.user.id, changes) : ctx.user;
+      const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
+      return toUserWithProfile(row, roles);
+    }),
 
   changePassword: authedProcedure
     .input(z.strictObject({ currentPassword: password, newPassword: password }))
+    .output(successView)
     .mutation(({ ctx, input }) => ctx.deps.auth.changePassword(ctx.user.id, ctx.auth.sid, input, ctx.meta)),
 
   sessions: router({
-    list: authedProcedure.query(({ ctx }) => listUserSessions(ctx.deps.database.db, ctx.user.id, sessionKeyOf(ctx.auth.sid))),
+    list: authedProcedure
+      .output(z.array(sessionView))
+      .query(({ ctx }) => listUserSessions(ctx.deps.database.db, ctx.user.id, sessionKeyOf(ctx.auth.sid))),
 
-    revoke: authedProcedure.input(z.strictObject({ id: sessionId })).mutation(async ({ ctx, input }) => {
-      const { db } = ctx.deps.database;
-      // Another user's session id is answered exactly like an unknown one.
-      if (!(await sessionBelongsTo(db, input.id, ctx.user.id))) throw new AppError('NOT_FOUND', 'Session not found');
-      await endSession(db, input.id);
-      await ctx.deps.audit.record({ type: 'session_revoked', success: true, userId: ctx.user.id, actorId: ctx.user.id, metadata: { session: input.id }, ...ctx.meta });
-      return { success: true as const };
-    }),
+    revoke: authedProcedure
+      .input(z.strictObject({ id: sessionId }))
+      .output(successView)
+      .mutation(async ({ ctx, input }) => {
+        const { db } = ctx.deps.database;
+        // Another user's session id is answered exactly like an unknown one.
+        if (!(await sessionBelongsTo(db, input.id, ctx.user.id))) throw new AppError('NOT_FOUND', 'Session not found');
+        await endSession(db, input.id);
+        await ctx.deps.audit.record({ type: 'session_revoked', success: true, userId: ctx.user.id, actorId: ctx.user.id, metadata: { session: input.id }, ...ctx.meta });
+        return { success: true as const };
+      }),
   }),
 });
