@@ -1,10 +1,11 @@
-// Koa composition: errors, headers, request ids, logs, body limit, health, /oidc, /trpc.
+// Koa composition: errors, headers, request ids, logs, body limit, health, /oidc, /trpc, /api.
 import { randomUUID } from 'node:crypto';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Deps } from './deps.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
+import { createRestApi } from './rest/handler.ts';
 import { createContext } from './trpc/context.ts';
 import { appRouter } from './trpc/router.ts';
 
@@ -53,7 +54,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
     }
   });
 
-  // 413 before any work is done. Bodies without a length are capped by the tRPC handler below.
+  // 413 before any work is done. Bodies without a length are capped by the tRPC and REST handlers below.
   app.use(async (ctx, next) => {
     const length = Number(ctx.get('content-length') || 0);
     if (length > MAX_BODY_BYTES) {
@@ -112,6 +113,20 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
       },
     });
   });
+
+  // The REST mirror of the procedures, with its OpenAPI document.
+  app.use(
+    mount(
+      '/api',
+      createRestApi({
+        router: appRouter,
+        baseUrl: `${config.publicUrl}/api`,
+        maxBodySize: MAX_BODY_BYTES,
+        log,
+        createContext: (ctx) => createContext(deps, { meta: { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null }, authorization: ctx.get('authorization') || null }),
+      }),
+    ),
+  );
 
   return app;
 }

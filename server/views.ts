@@ -1,6 +1,6 @@
 // The public views of what Gatehouse stores, as zod schemas: the source of their TypeScript types
-// (services build them) and the procedures' `.output()`, which drops any field not listed here, so a
-// hash or a token cannot leak by accident. `id` names each view wherever the schema is published.
+// (services build them), of the procedures' `.output()` (tRPC strips any field not listed here, so a
+// hash or a token cannot leak by accident) and of the OpenAPI document (`id` names the component).
 import { z } from 'zod';
 import { PERMISSIONS } from './services/rbac.ts';
 

@@ -1,5 +1,5 @@
 // What a caller may learn of a failed procedure: a short message and typed details, never
-// internals. One function, so that every edge answering for a procedure says the same.
+// internals. The tRPC error formatter and the REST mirror both answer with this.
 import type { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { AppError, type AppErrorDetails } from '../errors.ts';

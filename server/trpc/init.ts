@@ -1,5 +1,6 @@
 // The one tRPC root. Routers use only the procedures exported here.
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
@@ -8,16 +9,25 @@ import type { AccessClaims } from '../oidc/tokens.ts';
 import { findUserById } from '../services/users.ts';
 import { loadAccess, type Permission } from '../services/rbac.ts';
 
-const t = initTRPC.context<Context>().create({
-  // Never a stack trace on the wire, whatever NODE_ENV says.
-  isDev: false,
-  errorFormatter({ shape, error }) {
-    const { stack: _stack, ...data } = shape.data;
-    const { message, ...details } = publicErrorOf(error);
-    // One shape for every error, so clients read fieldErrors and retryAfterSeconds without narrowing.
-    return { ...shape, message, data: { ...data, ...details } };
-  },
-});
+/**
+ * Procedure metadata: `openapi` is the procedure's route on the REST mirror (trpc-to-openapi);
+ * `created` makes a successful REST answer 201 rather than 200.
+ */
+export type Meta = OpenApiMeta<{ created?: true }>;
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    // Never a stack trace on the wire, whatever NODE_ENV says.
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const { stack: _stack, ...data } = shape.data;
+      const { message, ...details } = publicErrorOf(error);
+      // One shape for every error, so clients read fieldErrors and retryAfterSeconds without narrowing.
+      return { ...shape, message, data: { ...data, ...details } };
+    },
+  });
 
 /** Turns the services' AppError into the matching tRPC error: the only place that does. */
 const translateErrors = t.middleware(async ({ next }) => {

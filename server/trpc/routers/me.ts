@@ -6,6 +6,8 @@ import { sessionView, successView, userWithProfileView } from '../../views.ts';
 import { authedProcedure, router, z } from '../init.ts';
 import { name, password, sessionId } from '../inputs.ts';
 
+const tags = ['Account'];
+
 const optionalText = (max: number) => z.string().trim().min(1, 'Must not be empty').max(max, 'Too long').nullable().optional();
 
 const timeZones = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
@@ -27,6 +29,7 @@ const profileInput = z.strictObject({
 
 export const meRouter = router({
   get: authedProcedure
+    .meta({ openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user, with profile', errorResponses: [401] } })
     .output(userWithProfileView)
     .query(async ({ ctx }) => {
       const { roles } = await loadAccess(ctx.deps.database.db, ctx.user.id);
@@ -34,6 +37,9 @@ export const meRouter = router({
     }),
 
   update: authedProcedure
+    .meta({
+      openapi: { method: 'PUT', path: '/auth/me', tags, summary: 'Update the profile', description: 'Profile fields only; `null` clears one.', errorResponses: [400, 401] },
+    })
     .input(profileInput)
     .output(userWithProfileView)
     .mutation(async ({ ctx, input }) => {
@@ -44,16 +50,28 @@ export const meRouter = router({
     }),
 
   changePassword: authedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/change-password',
+        tags,
+        summary: 'Change the password',
+        description: 'Needs the current password; ends every other session.',
+        errorResponses: [400, 401],
+      },
+    })
     .input(z.strictObject({ currentPassword: password, newPassword: password }))
     .output(successView)
     .mutation(({ ctx, input }) => ctx.deps.auth.changePassword(ctx.user.id, ctx.auth.sid, input, ctx.meta)),
 
   sessions: router({
     list: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/auth/me/sessions', tags, summary: 'The live sessions of the signed-in user', errorResponses: [401] } })
       .output(z.array(sessionView))
       .query(({ ctx }) => listUserSessions(ctx.deps.database.db, ctx.user.id, sessionKeyOf(ctx.auth.sid))),
 
     revoke: authedProcedure
+      .meta({ openapi: { method: 'DELETE', path: '/auth/me/sessions/{id}', tags, summary: 'End one session of the signed-in user', errorResponses: [400, 401, 404] } })
       .input(z.strictObject({ id: sessionId }))
       .output(successView)
       .mutation(async ({ ctx, input }) => {
