@@ -114,7 +114,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
     });
   });
 
-  // The REST mirror of the procedures, with its OpenAPI document.
+  // The REST mirror of the procedures, with its OpenAPI document and reference page.
   app.use(
     mount(
       '/api',

@@ -1,6 +1,6 @@
 // The REST mirror: every procedure with `.meta({ openapi })`, served by trpc-to-openapi's node-http
-// handler, beside its OpenAPI document (/openapi.json). Paths are relative to the mount point,
-// /api in server/app.ts.
+// handler, beside the OpenAPI document (/openapi.json) and the API reference (/docs). Paths are
+// relative to the mount point, /api in server/app.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type Koa from 'koa';
@@ -8,6 +8,7 @@ import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import type { Logger } from '../logger.ts';
 import type { Context } from '../trpc/context.ts';
 import type { Meta } from '../trpc/init.ts';
+import { serveDocs } from './docs.ts';
 import { ALIASES, createOpenApiDocument } from './document.ts';
 import { restErrorOf } from './errors.ts';
 import { assertNoCoercedInputs } from './guard.ts';
@@ -60,6 +61,7 @@ export function createRestApi({ router, baseUrl, maxBodySize, createContext, log
       ctx.body = document;
       return;
     }
+    if (serveDocs(ctx)) return;
     const alias = ALIASES.find((a) => a.method === ctx.method && a.path === ctx.path.replace(/\/$/, ''));
     if (alias) ctx.path = alias.of;
     normalizeContentType(ctx.req);
