@@ -247,6 +247,9 @@ describe('the wire', () => {
       api.check(method, path, answer);
       expect(JSON.stringify(answer.body)).not.toMatch(/stack|\bat \w+ \(|node_modules/);
     }
+    // The service's baseline headers reach answers the REST handler writes itself.
+    expect(answers[2][2].headers.get('x-content-type-options')).toBe('nosniff');
+    expect(answers[2][2].headers.get('x-request-id')).toMatch(/^[\w-]+$/);
   });
 
   it('takes JSON with a charset parameter', async () => {
