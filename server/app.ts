@@ -1,5 +1,6 @@
 // Koa composition: request ids and logs, headers, errors, body limit, CORS, health and metrics,
-// the JWKS, the hosted login pages, /oidc, /trpc. Each piece lives in server/http/ or server/oidc/.
+// the JWKS, the hosted login pages, /oidc, /trpc, /api. Each piece lives in server/http/,
+// server/oidc/ or server/rest/.
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Deps } from './deps.ts';
@@ -14,7 +15,10 @@ import { routeNamer } from './http/route-name.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { tokenEndpointLimit } from './http/token-limit.ts';
 import { trpcEndpoint } from './http/trpc.ts';
+import { MAX_BODY_BYTES } from './http/body-limit.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
+import { createRestApi } from './rest/handler.ts';
+import { createContext } from './trpc/context.ts';
 import { appRouter } from './trpc/router.ts';
 
 export { MAX_BODY_BYTES } from './http/body-limit.ts';
@@ -41,5 +45,25 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
   app.use(createInteractionRoutes({ provider, auth: deps.auth, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! }));
   app.use(mount(OIDC, provider));
   app.use(trpcEndpoint(deps));
+  // The REST mirror of the procedures, with its OpenAPI document and reference page.
+  app.use(
+    mount(
+      '/api',
+      createRestApi({
+        router: appRouter,
+        baseUrl: `${config.publicUrl}/api`,
+        maxBodySize: MAX_BODY_BYTES,
+        log,
+        createContext: (ctx) =>
+          createContext(deps, {
+            meta: { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null },
+            authorization: ctx.get('authorization') || null,
+            onAuthenticated: (userId) => {
+              ctx.state.userId = userId;
+            },
+          }),
+      }),
+    ),
+  );
   return app;
 }

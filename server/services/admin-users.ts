@@ -12,7 +12,8 @@ import type { Passwords } from './passwords.ts';
 import { BUILT_IN_ROLES } from './rbac.ts';
 import { anotherActiveAdminExists, LAST_ADMIN_MESSAGE, lockAdminChanges, type Actor } from './roles.ts';
 import { endUserSessions } from './sessions.ts';
-import { findUserById, insertUser, toUser, type User } from './users.ts';
+import { findUserById, insertUser, toUser } from './users.ts';
+import type { User, UserPage } from '../views.ts';
 
 export interface ListUsersInput {
   search?: string | undefined;
@@ -20,12 +21,6 @@ export interface ListUsersInput {
   isActive?: boolean | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
-}
-
-export interface UserPage {
-  items: User[];
-  nextCursor: string | null;
-  total: number;
 }
 
 // A cursor is the (created_at, id) of the last row served, opaque to clients.

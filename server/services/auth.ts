@@ -9,19 +9,8 @@ import { BUILT_IN_ROLES } from './rbac.ts';
 import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { eq } from 'drizzle-orm';
 import { users, type UserRow } from '../../db/schema/index.ts';
-import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin, type User } from './users.ts';
-
-export interface TokenSet {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-  user: User;
-}
-
-export type VerifyResult =
-  | { active: false }
-  | { active: true; sub: string; clientId: string; scope: string; roles: string[]; permissions: string[]; sid: string | null; exp: number };
+import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin } from './users.ts';
+import type { TokenSet, VerifyResult } from '../views.ts';
 
 export interface AuthDeps {
   config: Config;

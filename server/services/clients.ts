@@ -8,6 +8,7 @@ import type { Db } from '../../db/client.ts';
 import { oauthClients, sessions, type OauthClientRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import { digest } from '../oidc/adapter.ts';
+import type { ClientView, CreatedClient } from '../views.ts';
 import type { Audit } from './audit.ts';
 import type { Actor } from './roles.ts';
 import { endSession } from './sessions.ts';
@@ -24,18 +25,6 @@ export interface NewClient {
   scopes?: string[] | undefined;
   /** First-party clients skip the consent screen. Only operators (CLI, CLIENTS_FILE) set this. */
   firstParty?: boolean | undefined;
-}
-
-export interface ClientView {
-  clientId: string;
-  name: string;
-  grantTypes: string[];
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  public: boolean;
-  scopes: string[];
-  firstParty: boolean;
-  createdAt: string;
 }
 
 /** OpenID Connect client metadata for `input`; INVALID_INPUT for combinations that make no sense. */
@@ -85,7 +74,7 @@ export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audi
       return (await db.select().from(oauthClients).orderBy(desc(oauthClients.createdAt))).map(toView);
     },
 
-    async create(input: NewClient, actor: Actor): Promise<{ clientId: string; clientSecret?: string }> {
+    async create(input: NewClient, actor: Actor): Promise<CreatedClient> {
       const metadata = clientMetadata(input);
       const clientId = `gh_${randomBytes(12).toString('base64url')}`;
       const clientSecret = metadata.token_endpoint_auth_method === 'none' ? undefined : newClientSecret();

@@ -4,23 +4,13 @@ import type { Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import type { Audit, RequestMeta } from './audit.ts';
+import type { RoleView } from '../views.ts';
 import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from './rbac.ts';
 
 export interface Actor {
   /** The signed-in admin; null for the operator CLI. */
   userId: string | null;
   meta: RequestMeta;
-}
-
-export interface RoleView {
-  id: string;
-  name: string;
-  description: string | null;
-  permissions: Permission[];
-  builtIn: boolean;
-  userCount: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 function toRoleView(row: RoleRow, userCount: number): RoleView {

@@ -5,6 +5,7 @@ import { and, desc, eq, gt, isNull, lt, ne, not, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { oidcPayloads, sessions } from '../../db/schema/index.ts';
 import { digest } from '../oidc/adapter.ts';
+import type { SessionView } from '../views.ts';
 import type { RequestMeta } from './audit.ts';
 
 export interface NewSession {
@@ -81,15 +82,6 @@ export async function endUserSessions(db: Db, userId: string, { except }: { exce
     await tx.delete(oidcPayloads).where(and(eq(oidcPayloads.accountId, userId), keep));
     await tx.delete(sessions).where(and(eq(sessions.userId, userId), except ? ne(sessions.id, except) : undefined));
   });
-}
-
-export interface SessionView {
-  id: string;
-  createdAt: string;
-  lastUsedAt: string;
-  userAgent: string | null;
-  ip: string | null;
-  current: boolean;
 }
 
 /** A user's live sessions, newest first. `lastUsedAt` is the last sign-in or refresh. */

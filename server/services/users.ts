@@ -2,20 +2,10 @@ import { eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles, users, type UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
+import type { Profile, User, UserWithProfile } from '../views.ts';
 import { loadAccess } from './rbac.ts';
 
 /** The public view of a user (CONTRACT section 4): never a hash or a token. */
-export interface User {
-  id: string;
-  email: string;
-  name: string | null;
-  emailVerified: boolean;
-  isActive: boolean;
-  roles: string[];
-  createdAt: string;
-  lastLoginAt: string | null;
-}
-
 export function toUser(row: UserRow, roleNames: string[]): User {
   return {
     id: row.id,
@@ -28,18 +18,6 @@ export function toUser(row: UserRow, roleNames: string[]): User {
     lastLoginAt: row.lastLoginAt?.toISOString() ?? null,
   };
 }
-
-/** What the user may set about themselves; everything else (roles, status, verification) is not theirs. */
-export interface Profile {
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
-  locale: string | null;
-  zoneinfo: string | null;
-}
-
-export type UserWithProfile = User & Profile;
 
 export function toUserWithProfile(row: UserRow, roleNames: string[]): UserWithProfile {
   return {

@@ -1,42 +1,33 @@
 // The one tRPC root. Routers use only the procedures exported here.
 import { initTRPC, TRPCError } from '@trpc/server';
-import { ZodError, z } from 'zod';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { z } from 'zod';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
+import { publicErrorOf } from './errors.ts';
 import type { AccessClaims } from '../oidc/tokens.ts';
 import type { Permission } from '../services/rbac.ts';
 import { loadSignedIn } from '../services/signed-in.ts';
 
-const t = initTRPC.context<Context>().create({
-  // Never a stack trace on the wire, whatever NODE_ENV says.
-  isDev: false,
-  errorFormatter({ shape, error }) {
-    const { stack: _stack, ...data } = shape.data;
-    const cause = error.cause;
-    let message = shape.message;
-    const extra: { fieldErrors?: Record<string, string[]>; retryAfterSeconds?: number } = {};
-    if (cause instanceof ZodError) {
-      message = 'Invalid input';
-      extra.fieldErrors = fieldErrorsOf(cause);
-    } else if (cause instanceof AppError) {
-      if (cause.details.fieldErrors) extra.fieldErrors = cause.details.fieldErrors;
-      if (cause.details.retryAfterSeconds !== undefined) extra.retryAfterSeconds = cause.details.retryAfterSeconds;
-    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
-      message = 'Internal error';
-    }
-    // One shape for every error, so clients read fieldErrors and retryAfterSeconds without narrowing.
-    return { ...shape, message, data: { ...data, ...extra } };
-  },
-});
+/**
+ * Procedure metadata: `openapi` is the procedure's route on the REST mirror (trpc-to-openapi);
+ * `created` makes a successful REST answer 201 rather than 200.
+ */
+export type Meta = OpenApiMeta<{ created?: true }>;
 
-function fieldErrorsOf(error: ZodError): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const issue of error.issues) {
-    const key = issue.path.length > 0 ? issue.path.join('.') : '_';
-    (out[key] ??= []).push(issue.message);
-  }
-  return out;
-}
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    // Never a stack trace on the wire, whatever NODE_ENV says.
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const { stack: _stack, ...data } = shape.data;
+      const { message, ...details } = publicErrorOf(error);
+      // One shape for every error, so clients read fieldErrors and retryAfterSeconds without narrowing.
+      return { ...shape, message, data: { ...data, ...details } };
+    },
+  });
 
 /** Turns the services' AppError into the matching tRPC error: the only place that does. */
 const translateErrors = t.middleware(async ({ next }) => {

@@ -1,0 +1,157 @@
+// The public views of what Gatehouse stores, as zod schemas: the source of their TypeScript types
+// (services build them), of the procedures' `.output()` (tRPC strips any field not listed here, so a
+// hash or a token cannot leak by accident) and of the OpenAPI document (`id` names the component).
+import { z } from 'zod';
+import { AUDIT_EVENT_TYPES } from './services/audit.ts';
+import { PERMISSIONS } from './services/rbac.ts';
+
+const timestamp = z.iso.datetime();
+
+export const userView = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string().nullable(),
+    emailVerified: z.boolean(),
+    isActive: z.boolean(),
+    roles: z.array(z.string()),
+    createdAt: timestamp,
+    lastLoginAt: timestamp.nullable(),
+  })
+  .meta({ id: 'User' });
+export type User = z.infer<typeof userView>;
+
+/** What users may set about themselves; everything else (roles, status, verification) is not theirs. */
+export const profileView = z.object({
+  name: z.string().nullable(),
+  givenName: z.string().nullable(),
+  familyName: z.string().nullable(),
+  picture: z.string().nullable(),
+  locale: z.string().nullable(),
+  zoneinfo: z.string().nullable(),
+});
+export type Profile = z.infer<typeof profileView>;
+
+export const userWithProfileView = userView.extend(profileView.shape).meta({ id: 'UserWithProfile' });
+export type UserWithProfile = z.infer<typeof userWithProfileView>;
+
+export const tokenSetView = z
+  .object({
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.int().meta({ description: 'Seconds until the access token expires' }),
+    user: userView,
+  })
+  .meta({ id: 'TokenSet' });
+export type TokenSet = z.infer<typeof tokenSetView>;
+
+export const verifyResultView = z
+  .discriminatedUnion('active', [
+    z.object({ active: z.literal(false) }),
+    z.object({
+      active: z.literal(true),
+      sub: z.string(),
+      clientId: z.string(),
+      scope: z.string(),
+      roles: z.array(z.string()),
+      permissions: z.array(z.string()),
+      sid: z.string().nullable(),
+      exp: z.int(),
+    }),
+  ])
+  .meta({ id: 'VerifyResult' });
+export type VerifyResult = z.infer<typeof verifyResultView>;
+
+export const sessionView = z
+  .object({
+    id: z.string(),
+    createdAt: timestamp,
+    lastUsedAt: timestamp.meta({ description: 'The last sign-in or refresh' }),
+    userAgent: z.string().nullable(),
+    ip: z.string().nullable(),
+    current: z.boolean().meta({ description: 'Whether this is the session of the calling token' }),
+  })
+  .meta({ id: 'Session' });
+export type SessionView = z.infer<typeof sessionView>;
+
+export const userPageView = z
+  .object({
+    items: z.array(userView),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page' }),
+    total: z.int().meta({ description: 'Users matching the filters, on every page' }),
+  })
+  .meta({ id: 'UserPage' });
+export type UserPage = z.infer<typeof userPageView>;
+
+export const roleView = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    description: z.string().nullable(),
+    permissions: z.array(z.enum(PERMISSIONS)),
+    builtIn: z.boolean(),
+    userCount: z.int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Role' });
+export type RoleView = z.infer<typeof roleView>;
+
+export const clientView = z
+  .object({
+    clientId: z.string(),
+    name: z.string(),
+    grantTypes: z.array(z.string()),
+    redirectUris: z.array(z.string()),
+    postLogoutRedirectUris: z.array(z.string()),
+    public: z.boolean(),
+    scopes: z.array(z.string()),
+    firstParty: z.boolean(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Client' });
+export type ClientView = z.infer<typeof clientView>;
+
+export const createdClientView = z
+  .object({
+    clientId: z.string(),
+    clientSecret: z.string().optional().meta({ description: 'Confidential clients only; shown this once, stored only as a digest' }),
+  })
+  .meta({ id: 'CreatedClient' });
+export type CreatedClient = z.infer<typeof createdClientView>;
+
+export const successView = z.object({ success: z.literal(true) }).meta({ id: 'Success' });
+export type Success = z.infer<typeof successView>;
+
+export const auditEventView = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(AUDIT_EVENT_TYPES),
+    userId: z.uuid().nullable(),
+    actorId: z.uuid().nullable().meta({ description: 'The admin who acted, for admin changes' }),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    success: z.boolean(),
+    reason: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const auditPageView = z
+  .object({
+    items: z.array(auditEventView),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page' }),
+  })
+  .meta({ id: 'AuditPage' });
+
+export const suspiciousReportView = z
+  .object({
+    since: timestamp,
+    windowMinutes: z.int(),
+    threshold: z.int(),
+    ips: z.array(z.object({ ip: z.string().nullable(), failures: z.int(), accounts: z.int(), lastAt: timestamp })),
+    accounts: z.array(z.object({ email: z.string().nullable(), userId: z.uuid().nullable(), failures: z.int(), ips: z.int(), lastAt: timestamp })),
+  })
+  .meta({ id: 'SuspiciousReport' });
