@@ -27,6 +27,7 @@ export type LoadResult = {
   /** Successful (2xx) responses per second. */
   throughput: number;
   p50Ms: number;
+  p95Ms: number;
   p99Ms: number;
   requests: number;
   /** Responses that were not 2xx, and connection errors or timeouts. */
@@ -83,6 +84,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   return {
     throughput: round(ok / result.duration, 1),
     p50Ms: round(percentile(latencies, 50), 2),
+    p95Ms: round(percentile(latencies, 95), 2),
     p99Ms: round(percentile(latencies, 99), 2),
     requests: ok + result.non2xx,
     failures: result.non2xx + result.errors,

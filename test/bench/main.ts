@@ -27,7 +27,7 @@ function failed(name: ScenarioName, error: unknown): ScenarioResult {
 
 /** How many sessions the token scenarios need: refresh drops the ones in flight when a run ends. */
 function tokenUsersFor(options: Options): number {
-  const base = Math.max(100, options.connections);
+  const base = Math.max(20, options.connections);
   return options.scenarios.includes('refresh') ? base + options.connections * (2 * options.rounds + 1) + 20 : base;
 }
 
