@@ -27,6 +27,7 @@ export type LoadResult = {
   /** Successful (2xx) responses per second. */
   throughput: number;
   p50Ms: number;
+  p95Ms: number;
   p99Ms: number;
   requests: number;
   /** Responses that were not 2xx, and connection errors or timeouts. */
@@ -67,25 +68,63 @@ async function runOnce(spec: LoadSpec, duration: number, latencies: number[] | n
 
 /** Warms up, then measures: throughput of 2xx responses and their latency percentiles. */
 export async function load(spec: LoadSpec): Promise<LoadResult> {
-  const warmup = spec.warmup ?? Math.min(2, spec.duration / 5);
-  const settle = () => (spec.serverPid ? waitQuiet(spec.serverPid) : Promise.resolve());
-  await settle();
-  if (warmup > 0) {
-    await runOnce(spec, warmup, null, {});
-    await settle();
+  return (await loadInterleaved({ only: spec }, spec.duration, spec.duration)).only;
+}
+
+interface Tally {
+  latencies: number[];
+  statuses: Record<string, number>;
+  ok: number;
+  other: number;
+  errors: number;
+  seconds: number;
+}
+
+/**
+ * Measures several targets for `duration` seconds each, taking turns in slices of `slice` seconds
+ * (the order reversed every other turn), after one warm-up each. On a machine that others share,
+ * load from elsewhere then falls on every side alike, which back-to-back runs cannot promise.
+ * Requests in flight when a slice ends are abandoned, as at the end of any run, and the target is
+ * left to finish them before the next slice starts.
+ */
+export async function loadInterleaved<K extends string>(specs: Record<K, LoadSpec>, duration: number, slice = 2): Promise<Record<K, LoadResult>> {
+  const keys = Object.keys(specs) as K[];
+  const settle = (spec: LoadSpec) => (spec.serverPid ? waitQuiet(spec.serverPid) : Promise.resolve());
+  for (const key of keys) {
+    const spec = specs[key];
+    const warmup = spec.warmup ?? Math.min(2, duration / 5);
+    await settle(spec);
+    if (warmup > 0) await runOnce(spec, warmup, null, {});
   }
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  const result = await runOnce(spec, spec.duration, latencies, statuses);
-  await settle();
-  latencies.sort((a, b) => a - b);
-  const ok = result['2xx'];
-  return {
-    throughput: round(ok / result.duration, 1),
-    p50Ms: round(percentile(latencies, 50), 2),
-    p99Ms: round(percentile(latencies, 99), 2),
-    requests: ok + result.non2xx,
-    failures: result.non2xx + result.errors,
-    failureStatuses: { ...statuses, ...(result.errors > 0 ? { errors: result.errors } : {}) },
-  };
+  const tallies = Object.fromEntries(keys.map((k) => [k, { latencies: [], statuses: {}, ok: 0, other: 0, errors: 0, seconds: 0 } as Tally])) as Record<K, Tally>;
+  for (let turn = 0; keys.some((k) => tallies[k].seconds < duration - 1e-6); turn += 1) {
+    for (const key of turn % 2 === 0 ? keys : [...keys].reverse()) {
+      const tally = tallies[key];
+      const seconds = Math.min(slice, duration - tally.seconds);
+      if (seconds <= 1e-6) continue;
+      await settle(specs[key]);
+      const result = await runOnce(specs[key], seconds, tally.latencies, tally.statuses);
+      tally.ok += result['2xx'];
+      tally.other += result.non2xx;
+      tally.errors += result.errors;
+      tally.seconds += result.duration;
+    }
+  }
+  for (const key of keys) await settle(specs[key]);
+  return Object.fromEntries(
+    keys.map((key) => {
+      const t = tallies[key];
+      t.latencies.sort((a, b) => a - b);
+      const result: LoadResult = {
+        throughput: round(t.ok / t.seconds, 1),
+        p50Ms: round(percentile(t.latencies, 50), 2),
+        p95Ms: round(percentile(t.latencies, 95), 2),
+        p99Ms: round(percentile(t.latencies, 99), 2),
+        requests: t.ok + t.other,
+        failures: t.other + t.errors,
+        failureStatuses: { ...t.statuses, ...(t.errors > 0 ? { errors: t.errors } : {}) },
+      };
+      return [key, result];
+    }),
+  ) as Record<K, LoadResult>;
 }

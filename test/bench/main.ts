@@ -8,6 +8,7 @@ import type { BenchContext } from './context.ts';
 import { createBenchDatabase, type BenchDatabase } from './database.ts';
 import { parseOptions, UsageError, USAGE, type Options, type ScenarioName } from './options.ts';
 import { freePort, startChild, type Child } from './processes.ts';
+import { profileFlags } from './profile.ts';
 import { formatTable, machineInfo, type Report, type ScenarioResult } from './report.ts';
 import { adminUsersList } from './scenarios/admin-list.ts';
 import { authVerify, meGet } from './scenarios/api.ts';
@@ -27,7 +28,7 @@ function failed(name: ScenarioName, error: unknown): ScenarioResult {
 
 /** How many sessions the token scenarios need: refresh drops the ones in flight when a run ends. */
 function tokenUsersFor(options: Options): number {
-  const base = Math.max(100, options.connections);
+  const base = Math.max(20, options.connections);
   return options.scenarios.includes('refresh') ? base + options.connections * (2 * options.rounds + 1) + 20 : base;
 }
 
@@ -84,6 +85,7 @@ async function main(options: Options): Promise<Report> {
             script: 'test/bench/references/trpc-jose.ts',
             port,
             readyPath: '/healthz',
+            nodeFlags: profileFlags(options, 'reference'),
             env: {
               PORT: String(port),
               DATABASE_URL: database.driver === 'pglite' ? `pglite:${join(work, 'reference-pglite')}` : database.url,

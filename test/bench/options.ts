@@ -16,7 +16,7 @@ export interface Options {
   /** Each service/reference pair is measured this many times, alternating; medians are reported. */
   rounds: number;
   json: string | null;
-  /** Run the service with --cpu-prof, writing .cpuprofile files into this directory. */
+  /** Run the service and the reference servers with --cpu-prof, writing .cpuprofile files here. */
   profile: string | null;
   bcryptCost: number;
 }
@@ -30,7 +30,7 @@ export const USAGE = `usage: npm run bench -- [options]
                      a database with a random name is created and dropped afterwards
   --rounds N         measure each service/reference pair N times, alternating; report medians (default 1)
   --json FILE        also write the results as JSON (CONTRACT section 8)
-  --profile DIR      run the service under --cpu-prof and keep the .cpuprofile files in DIR
+  --profile DIR      run the service and the reference servers under --cpu-prof, profiles in DIR
   --bcrypt-cost N    BCRYPT_COST for the service and the bcrypt reference (default: $BCRYPT_COST or 12)`;
 
 export class UsageError extends Error {}

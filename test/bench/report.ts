@@ -55,7 +55,10 @@ const fmt = (n: unknown, digits = 1): string => (typeof n === 'number' && Number
 function verdict(s: ScenarioResult): string {
   if (s.target === null) return '';
   if (s.ratio !== null) return s.ratio >= s.target ? 'met' : 'MISSED';
-  if (typeof s.p95Ms === 'number') return s.p95Ms < s.target && s.growthOk !== false ? 'met' : 'MISSED';
+  if (typeof s.p95Ms === 'number') {
+    const deepOk = typeof s.deepP95Ms !== 'number' || s.deepP95Ms < s.target;
+    return s.p95Ms < s.target && deepOk && s.growthOk !== false ? 'met' : 'MISSED';
+  }
   return '';
 }
 

@@ -51,7 +51,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       script: 'server/main.ts',
       port,
       readyPath: '/readyz',
-      nodeFlags: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
+      nodeFlags: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=gatehouse.${pid}.cpuprofile'] : [],
       env: {
         HOST: '127.0.0.1',
         PORT: String(port),

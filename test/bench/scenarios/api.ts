@@ -2,8 +2,8 @@
 // one primary-key SELECT through the same driver (references/trpc-jose.ts). Requests rotate over the
 // signed-in sessions, each from its own client address.
 import type { Request } from 'autocannon';
-import { measureRounds, roundsOf, type BenchContext, type Measured } from '../context.ts';
-import { load } from '../load.ts';
+import type { BenchContext } from '../context.ts';
+import { loadInterleaved, type LoadResult, type LoadSpec } from '../load.ts';
 import { withPeakRss, type Child } from '../processes.ts';
 import { ratioOf, type ScenarioResult } from '../report.ts';
 import { clientIp } from '../service.ts';
@@ -21,23 +21,25 @@ function rotating(ctx: BenchContext, path: (i: number) => string, bearer: boolea
   };
 }
 
-async function measure(ctx: BenchContext, target: Child, path: (i: number) => string, bearer: boolean, trackRss: boolean): Promise<Measured> {
-  const work = () =>
-    load({ url: target.url, duration: ctx.options.duration, connections: ctx.options.connections, serverPid: target.pid, setupRequest: rotating(ctx, path, bearer) });
-  if (!trackRss) return work();
-  const { result, peakMb } = await withPeakRss(target, work);
+function spec(ctx: BenchContext, target: Child, path: (i: number) => string, bearer: boolean): LoadSpec {
+  return { url: target.url, duration: ctx.options.duration, connections: ctx.options.connections, serverPid: target.pid, setupRequest: rotating(ctx, path, bearer) };
+}
+
+/** The targets take turns (loadInterleaved) for duration × rounds seconds each; the service's RSS is watched. */
+async function measure<K extends string>(ctx: BenchContext, specs: Record<K, LoadSpec>): Promise<Record<K, LoadResult>> {
+  const { result, peakMb } = await withPeakRss(ctx.service, () => loadInterleaved(specs, ctx.options.duration * ctx.options.rounds));
   ctx.notePeakRss(peakMb);
   return result;
 }
 
-const extras = (m: Measured) => ({ failures: m.failures, ...(m.failures ? { failureStatuses: m.failureStatuses } : {}) });
+const extras = (m: LoadResult) => ({ failures: m.failures, ...(m.failures ? { failureStatuses: m.failureStatuses } : {}) });
 
 export async function meGet(ctx: BenchContext): Promise<ScenarioResult> {
   const reference = await ctx.jwtReference();
-  const m = await measureRounds(ctx.options.rounds, {
-    service: () => measure(ctx, ctx.service, () => '/trpc/me.get', true, true),
-    reference: () => measure(ctx, reference, () => '/trpc/me.get', true, false),
-    jwtOnly: () => measure(ctx, reference, () => '/trpc/jwt.get', true, false),
+  const m = await measure(ctx, {
+    service: spec(ctx, ctx.service, () => '/trpc/me.get', true),
+    reference: spec(ctx, reference, () => '/trpc/me.get', true),
+    jwtOnly: spec(ctx, reference, () => '/trpc/jwt.get', true),
   });
   return {
     name: 'me.get',
@@ -48,11 +50,11 @@ export async function meGet(ctx: BenchContext): Promise<ScenarioResult> {
     ratio: ratioOf(m.service.throughput, m.reference.throughput),
     target: 0.8,
     connections: ctx.options.connections,
+    turns: `2 s slices, ${ctx.options.duration * ctx.options.rounds} s a side`,
     referenceP50Ms: m.reference.p50Ms,
     referenceP99Ms: m.reference.p99Ms,
     jwtOnlyThroughput: m.jwtOnly.throughput,
     jwtOnlyRatio: ratioOf(m.service.throughput, m.jwtOnly.throughput),
-    ...roundsOf(m),
     ...extras(m.service),
   };
 }
@@ -60,9 +62,9 @@ export async function meGet(ctx: BenchContext): Promise<ScenarioResult> {
 export async function authVerify(ctx: BenchContext): Promise<ScenarioResult> {
   const reference = await ctx.jwtReference();
   const inputs = ctx.sessions.map((s) => `/trpc/auth.verify?input=${encodeURIComponent(JSON.stringify({ token: s.accessToken }))}`);
-  const m = await measureRounds(ctx.options.rounds, {
-    service: () => measure(ctx, ctx.service, (i) => inputs[i]!, false, true),
-    reference: () => measure(ctx, reference, () => '/trpc/me.get', true, false),
+  const m = await measure(ctx, {
+    service: spec(ctx, ctx.service, (i) => inputs[i]!, false),
+    reference: spec(ctx, reference, () => '/trpc/me.get', true),
   });
   return {
     name: 'auth.verify',
@@ -73,7 +75,7 @@ export async function authVerify(ctx: BenchContext): Promise<ScenarioResult> {
     ratio: ratioOf(m.service.throughput, m.reference.throughput),
     target: 0.8,
     connections: ctx.options.connections,
-    ...roundsOf(m),
+    turns: `2 s slices, ${ctx.options.duration * ctx.options.rounds} s a side`,
     ...extras(m.service),
   };
 }

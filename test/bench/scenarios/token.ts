@@ -2,11 +2,12 @@
 // the same client, the same token shape and the service's own signing key. Both clients are static
 // (the service's comes from CLIENTS_FILE), so neither pays for a client lookup in a database.
 import { join } from 'node:path';
-import { measureRounds, roundsOf, type BenchContext, type Measured } from '../context.ts';
-import { load } from '../load.ts';
+import type { BenchContext } from '../context.ts';
+import { loadInterleaved, type LoadSpec } from '../load.ts';
 import { freePort, startChild, withPeakRss, type Child } from '../processes.ts';
 import { ratioOf, type ScenarioResult } from '../report.ts';
 import { BENCH_CLIENT, clientIp } from '../service.ts';
+import { profileFlags } from '../profile.ts';
 
 export async function tokenClientCredentials(ctx: BenchContext): Promise<ScenarioResult> {
   const { service, options } = ctx;
@@ -16,33 +17,32 @@ export async function tokenClientCredentials(ctx: BenchContext): Promise<Scenari
     script: 'test/bench/references/bare-oidc.ts',
     port,
     readyPath: '/.well-known/openid-configuration',
+    nodeFlags: profileFlags(options, 'bare-oidc'),
     env: { PORT: String(port), JWKS_FILE: join(service.keysDir, 'jwks.json'), AUDIENCE: service.audience, CLIENT_ID: BENCH_CLIENT.id, CLIENT_SECRET: BENCH_CLIENT.secret },
   });
   try {
     const basic = `Basic ${Buffer.from(`${encodeURIComponent(BENCH_CLIENT.id)}:${encodeURIComponent(BENCH_CLIENT.secret)}`).toString('base64')}`;
     const body = new URLSearchParams({ grant_type: 'client_credentials', scope: 'api', resource: service.audience }).toString();
-    const run = (target: Child, path: string, trackRss: boolean) => async (): Promise<Measured> => {
+    const spec = (target: Child, path: string): LoadSpec => {
       let next = 0;
-      const work = () =>
-        load({
-          url: target.url,
-          duration: options.duration,
-          connections: options.connections,
-          serverPid: target.pid,
-          setupRequest: (request) => ({
-            ...request,
-            method: 'POST',
-            path,
-            headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic, 'x-forwarded-for': clientIp(next++ % 1000) },
-            body,
-          }),
-        });
-      if (!trackRss) return work();
-      const { result, peakMb } = await withPeakRss(target, work);
-      ctx.notePeakRss(peakMb);
-      return result;
+      return {
+        url: target.url,
+        duration: options.duration,
+        connections: options.connections,
+        serverPid: target.pid,
+        setupRequest: (request) => ({
+          ...request,
+          method: 'POST',
+          path,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic, 'x-forwarded-for': clientIp(next++ % 1000) },
+          body,
+        }),
+      };
     };
-    const m = await measureRounds(options.rounds, { service: run(service, '/oidc/token', true), reference: run(bare, '/token', false) });
+    const { result: m, peakMb } = await withPeakRss(service, () =>
+      loadInterleaved({ service: spec(service, '/oidc/token'), reference: spec(bare, '/token') }, options.duration * options.rounds),
+    );
+    ctx.notePeakRss(peakMb);
     return {
       name: 'token.client_credentials',
       throughput: m.service.throughput,
@@ -52,9 +52,9 @@ export async function tokenClientCredentials(ctx: BenchContext): Promise<Scenari
       ratio: ratioOf(m.service.throughput, m.reference.throughput),
       target: 0.8,
       connections: options.connections,
+      turns: `2 s slices, ${options.duration * options.rounds} s a side`,
       referenceP50Ms: m.reference.p50Ms,
       referenceP99Ms: m.reference.p99Ms,
-      ...roundsOf(m),
       failures: m.service.failures,
       ...(m.service.failures ? { failureStatuses: m.service.failureStatuses } : {}),
       ...(m.reference.failures ? { referenceFailures: m.reference.failureStatuses } : {}),
