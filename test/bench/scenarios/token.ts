@@ -34,7 +34,7 @@ export async function tokenClientCredentials(ctx: BenchContext): Promise<Scenari
           ...request,
           method: 'POST',
           path,
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic, 'x-forwarded-for': clientIp(next++ % 1000) },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic, 'x-forwarded-for': clientIp(next++ % 131_072) },
           body,
         }),
       };
