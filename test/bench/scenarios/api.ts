@@ -46,7 +46,19 @@ export async function meGet(ctx: BenchContext): Promise<ScenarioResult> {
   // two-way run of the same code).
   const jwtOnly = (await loadInterleaved({ jwtOnly: spec(ctx, reference, () => '/trpc/jwt.get', true) }, ctx.options.duration, ctx.options.duration)).jwtOnly;
   return {
-    name: 'me.get',
+    ...againstReference(ctx, 'me.get', m),
+    referenceP50Ms: m.reference.p50Ms,
+    referenceP99Ms: m.reference.p99Ms,
+    jwtOnlyThroughput: jwtOnly.throughput,
+    jwtOnlyRatio: ratioOf(m.service.throughput, jwtOnly.throughput),
+    ...extras(m.service),
+  };
+}
+
+/** The figures both scenarios report: the service beside the jose + SELECT reference. */
+function againstReference(ctx: BenchContext, name: 'me.get' | 'auth.verify', m: Record<'service' | 'reference', LoadResult>) {
+  return {
+    name,
     throughput: m.service.throughput,
     p50Ms: m.service.p50Ms,
     p99Ms: m.service.p99Ms,
@@ -55,11 +67,6 @@ export async function meGet(ctx: BenchContext): Promise<ScenarioResult> {
     target: 0.8,
     connections: ctx.options.connections,
     turns: `2 s slices, ${ctx.options.duration * ctx.options.rounds} s a side`,
-    referenceP50Ms: m.reference.p50Ms,
-    referenceP99Ms: m.reference.p99Ms,
-    jwtOnlyThroughput: jwtOnly.throughput,
-    jwtOnlyRatio: ratioOf(m.service.throughput, jwtOnly.throughput),
-    ...extras(m.service),
   };
 }
 
@@ -71,15 +78,7 @@ export async function authVerify(ctx: BenchContext): Promise<ScenarioResult> {
     reference: spec(ctx, reference, () => '/trpc/me.get', true),
   });
   return {
-    name: 'auth.verify',
-    throughput: m.service.throughput,
-    p50Ms: m.service.p50Ms,
-    p99Ms: m.service.p99Ms,
-    reference: { name: REFERENCE_NAME, throughput: m.reference.throughput },
-    ratio: ratioOf(m.service.throughput, m.reference.throughput),
-    target: 0.8,
-    connections: ctx.options.connections,
-    turns: `2 s slices, ${ctx.options.duration * ctx.options.rounds} s a side`,
+    ...againstReference(ctx, 'auth.verify', m),
     ...extras(m.service),
   };
 }
