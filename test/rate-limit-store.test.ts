@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.ts';
 import { rateLimits } from '../db/schema/index.ts';
-import { createRateLimits } from '../server/services/rate-limits/limiter.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { like } from 'drizzle-orm';
+import { createRateLimits, type RateLimits } from '../server/services/rate-limits/limiter.ts';
 import { limitRules } from '../server/services/rate-limits/rules.ts';
 import { openRateLimitStore, type RateLimitStore } from '../server/services/rate-limits/store.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
@@ -12,6 +14,9 @@ import { randomKeyPrefix, REDIS_URL, redisAnswers } from './helpers/redis.ts';
 const meta = { ip: '203.0.113.9', userAgent: 'store-test' };
 const rules = limitRules({ points: 3, seconds: 60 });
 const noHooks = { onRejected: async () => {}, onStoreError: () => {} };
+/** verify counts failures only (`skip`): here, 3 per IP per minute. */
+const verifyRules = limitRules({ points: 3, seconds: 60 }, { verify_ip: { points: 3 } });
+const verifying = (limits: RateLimits, active: boolean) => limits.verify.run('', meta, async () => active, (result) => result);
 
 /** Runs the shared-count checks on two stores opened on one backend. */
 function sharedCountChecks(openWith: (keyPrefix: string) => Promise<RateLimitStore>) {
@@ -30,6 +35,25 @@ function sharedCountChecks(openWith: (keyPrefix: string) => Promise<RateLimitSto
       await expect(limitsB.login.begin('shared@example.test', meta)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
       // Another account from the same address is still welcome.
       await expect(limitsB.login.begin('other@example.test', meta)).resolves.toBeDefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('adds up failures of a failures-only limit across instances; an instance refuses once it has seen the limit reached', async () => {
+    const [a, b] = await openPair();
+    try {
+      const [limitsA, limitsB] = [createRateLimits(a, verifyRules, noHooks), createRateLimits(b, verifyRules, noHooks)];
+      for (let i = 0; i < 5; i += 1) await expect(verifying(limitsA, true)).resolves.toBe(true);
+      await verifying(limitsA, false);
+      await verifying(limitsB, false);
+      await expect(verifying(limitsA, false)).resolves.toBe(false);
+      await expect(verifying(limitsA, true)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } });
+      // B has not seen the count reach the limit: it still serves a success, and learns of the
+      // limit from the store at the next failure.
+      await expect(verifying(limitsB, true)).resolves.toBe(true);
+      await expect(verifying(limitsB, false)).resolves.toBe(false);
+      await expect(verifying(limitsB, true)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -73,6 +97,25 @@ describe('database store (RateLimiterDrizzle)', () => {
     expect(JSON.stringify(rows)).not.toMatch(/visible@example\.test|203\.0\.113\.9/);
     expect(await store.purge(new Date(Date.now() + 24 * 3600 * 1000))).toBeGreaterThanOrEqual(3);
     expect(await database.db.select().from(rateLimits)).toHaveLength(0);
+  });
+
+  it('writes nothing for a success of a failures-only limit', async () => {
+    const store = await openRateLimitStore({ kind: 'database', db: database.db, keyPrefix: 'success-test' });
+    const limits = createRateLimits(store, verifyRules, noHooks);
+    const rowsOfThisTest = () => database.db.select().from(rateLimits).where(like(rateLimits.key, 'success-test:%'));
+    for (let i = 0; i < 3; i += 1) await verifying(limits, true);
+    expect(await rowsOfThisTest()).toHaveLength(0);
+    await verifying(limits, false);
+    expect(await rowsOfThisTest()).toHaveLength(1);
+  });
+
+  it('lifts the block of a failures-only limit when its window ends', async () => {
+    const store = await openRateLimitStore({ kind: 'database', db: database.db, keyPrefix: 'window-test' });
+    const limits = createRateLimits(store, limitRules({ points: 3, seconds: 60 }, { verify_ip: { points: 1, seconds: 1 } }), noHooks);
+    await verifying(limits, false);
+    await expect(verifying(limits, true)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 1 } });
+    await sleep(1100);
+    await expect(verifying(limits, true)).resolves.toBe(true);
   });
 });
 

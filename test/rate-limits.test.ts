@@ -138,7 +138,7 @@ describe('other limits', () => {
     expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 
-  it('limits failed refreshes per IP; successful ones give their point back', async () => {
+  it('limits failed refreshes per IP; successful ones are not counted', async () => {
     const caller = gh.caller({ meta: { ip: '192.0.2.50', userAgent: 'x' } });
     let { refreshToken } = await gh.caller({ meta: { ip: '192.0.2.51', userAgent: 'x' } }).auth.login(await registered());
     for (let i = 0; i < 4; i += 1) refreshToken = (await caller.auth.refresh({ refreshToken })).refreshToken;
@@ -146,7 +146,7 @@ describe('other limits', () => {
     await expect(caller.auth.refresh({ refreshToken })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
   });
 
-  it('limits inactive verifications per IP; active ones give their point back', async () => {
+  it('limits inactive verifications per IP; active ones are not counted', async () => {
     const caller = gh.caller({ meta: { ip: '192.0.2.60', userAgent: 'x' } });
     const { accessToken } = await gh.caller({ meta: { ip: '192.0.2.61', userAgent: 'x' } }).auth.login(await registered());
     for (let i = 0; i < 4; i += 1) expect((await caller.auth.verify({ token: accessToken })).active).toBe(true);

@@ -1,18 +1,24 @@
 // Every rate limit and its numbers, in one place. Each limit is one or more counters; a request is
-// refused (429) as soon as one of its counters is over. Counters are consumed before the work and
-// in the order listed, so a request refused by an earlier counter never adds to a later one.
+// refused (429) as soon as one of its counters is over. Counters are checked in the order listed,
+// so a request refused by an earlier counter never adds to a later one.
 import type { CounterSpec } from './store.ts';
 
 export const LIMIT_NAMES = ['login', 'register', 'refresh', 'verify', 'changePassword', 'token'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /**
- * What a successful attempt does to a counter:
+ * What a successful attempt does to a counter. The first three take their point before the work,
+ * so attempts in flight count too (a burst of parallel password guesses is refused while it runs):
  * - `keep`: every attempt counts (register);
  * - `refund`: only failures count (the attempt's point is given back on success);
  * - `reset`: a success clears the counter (failed logins per account+IP).
+ * The fourth never touches the store for a success, for cheap endpoints that see a request per API
+ * call, where a store write per request would cost more than the work it guards:
+ * - `skip`: a point is taken only after a failure; once a key's failures reach the limit, the
+ *   process that saw it refuses the key for the rest of the window without asking the store (see
+ *   limiter.ts for what another instance sees).
  */
-export type OnSuccess = 'keep' | 'refund' | 'reset';
+export type OnSuccess = 'keep' | 'refund' | 'reset' | 'skip';
 
 /** `ip`: the client IP; `subject`: the account or user the attempt is about; both: the pair. */
 export type KeyBy = 'ip' | 'subject' | 'subject+ip';
@@ -47,10 +53,11 @@ export function limitRules(login: { points: number; seconds: number }, overrides
     // Sign-ups cost a bcrypt hash and a row each: every attempt counts.
     register: [{ name: 'register_ip', points: 30, seconds: 3600, keyBy: 'ip', onSuccess: 'keep' }],
     // Failures only: a client refreshing (or a service verifying) as often as it likes is fine; one
-    // presenting unknown tokens over and over is probing.
-    refresh: [{ name: 'refresh_ip', points: 60, seconds: 60, keyBy: 'ip', onSuccess: 'refund' }],
-    verify: [{ name: 'verify_ip', points: 600, seconds: 60, keyBy: 'ip', onSuccess: 'refund' }],
-    token: [{ name: 'token_ip', points: 60, seconds: 60, keyBy: 'ip', onSuccess: 'refund' }],
+    // presenting unknown tokens over and over is probing. Each attempt is cheap and gives an
+    // attacker one guess at a 256-bit token, so a failure is counted once known rather than ahead.
+    refresh: [{ name: 'refresh_ip', points: 60, seconds: 60, keyBy: 'ip', onSuccess: 'skip' }],
+    verify: [{ name: 'verify_ip', points: 600, seconds: 60, keyBy: 'ip', onSuccess: 'skip' }],
+    token: [{ name: 'token_ip', points: 60, seconds: 60, keyBy: 'ip', onSuccess: 'skip' }],
     // Wrong current passwords per signed-in user, cleared by a successful change.
     changePassword: [{ name: 'change_password_user', points: 5, seconds: 900, keyBy: 'subject', onSuccess: 'reset' }],
   };

@@ -53,12 +53,7 @@ export const authRouter = router({
     })
     .input(z.strictObject({ refreshToken: token }))
     .output(tokenSetView)
-    .mutation(async ({ ctx, input }) => {
-      const attempt = await ctx.deps.rateLimits.refresh.begin('', ctx.meta);
-      const tokens = await ctx.deps.auth.refresh(input.refreshToken, ctx.meta);
-      await attempt.succeeded();
-      return tokens;
-    }),
+    .mutation(({ ctx, input }) => ctx.deps.rateLimits.refresh.run('', ctx.meta, () => ctx.deps.auth.refresh(input.refreshToken, ctx.meta))),
 
   logout: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/auth/logout', protect: false, tags, summary: 'End the session of a refresh token', errorResponses: [400] } })
@@ -85,10 +80,5 @@ export const authRouter = router({
     })
     .input(z.strictObject({ token }))
     .output(verifyResultView)
-    .query(async ({ ctx, input }) => {
-      const attempt = await ctx.deps.rateLimits.verify.begin('', ctx.meta);
-      const result = await ctx.deps.auth.verify(input.token);
-      if (result.active) await attempt.succeeded();
-      return result;
-    }),
+    .query(({ ctx, input }) => ctx.deps.rateLimits.verify.run('', ctx.meta, () => ctx.deps.auth.verify(input.token), (result) => result.active)),
 });
