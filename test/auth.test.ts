@@ -252,7 +252,7 @@ describe('auth.logout', () => {
 describe('auth.verify', () => {
   it('reports a live token as active with its claims, and inactive after logout', async () => {
     const { tokens } = await register();
-    const live = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken }, { method: 'GET' });
+    const live = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken });
     expect(live.body.result.data).toMatchObject({
       active: true,
       sub: tokens.user.id,
@@ -264,7 +264,7 @@ describe('auth.verify', () => {
       exp: decodeJwt(tokens.accessToken).exp,
     });
     await trpcHttp(gh.url, 'auth.logout', { refreshToken: tokens.refreshToken });
-    const dead = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken }, { method: 'GET' });
+    const dead = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken });
     expect(dead.body.result.data).toEqual({ active: false });
   });
 
@@ -275,9 +275,16 @@ describe('auth.verify', () => {
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url')}.${s}`;
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
     for (const token of ['garbage', tampered, unsigned, tokens.refreshToken]) {
-      const res = await trpcHttp(gh.url, 'auth.verify', { token }, { method: 'GET' });
+      const res = await trpcHttp(gh.url, 'auth.verify', { token });
       expect(res.body.result.data).toEqual({ active: false });
     }
+  });
+
+  it('is a mutation: a token in the URL of a GET is refused, never checked', async () => {
+    const { tokens } = await register();
+    const res = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken }, { method: 'GET' });
+    expect(res.status).toBe(405);
+    expect(JSON.stringify(res.body)).not.toContain('"active"');
   });
 });
 

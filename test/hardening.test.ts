@@ -76,14 +76,14 @@ describe('cookies', () => {
 
 describe('CORS', () => {
   it('answers an allowed origin with its own name and Vary: Origin, and an unknown origin with no grant', async () => {
-    const allowed = await trpcHttp(gh.url, 'auth.verify', { token: 'x' }, { method: 'GET', headers: { origin: ALLOWED } });
+    const allowed = await trpcHttp(gh.url, 'auth.verify', { token: 'x' }, { headers: { origin: ALLOWED } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
     expect(allowed.headers.get('vary')).toMatch(/origin/i);
-    const other = await trpcHttp(gh.url, 'auth.verify', { token: 'x' }, { method: 'GET', headers: { origin: 'https://evil.example.test' } });
+    const other = await trpcHttp(gh.url, 'auth.verify', { token: 'x' }, { headers: { origin: 'https://evil.example.test' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect(other.headers.get('vary')).toMatch(/origin/i);
-    const none = await trpcHttp(gh.url, 'auth.verify', { token: 'x' }, { method: 'GET' });
+    const none = await trpcHttp(gh.url, 'auth.verify', { token: 'x' });
     expect(none.headers.get('vary')).toMatch(/origin/i);
   });
 
@@ -106,7 +106,7 @@ describe('CORS', () => {
   });
 
   it('grants no origin at all when CORS_ORIGINS is empty', async () => {
-    const res = await trpcHttp(secure.url, 'auth.verify', { token: 'x' }, { method: 'GET', headers: { origin: ALLOWED } });
+    const res = await trpcHttp(secure.url, 'auth.verify', { token: 'x' }, { headers: { origin: ALLOWED } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

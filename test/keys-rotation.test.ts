@@ -52,7 +52,7 @@ describe('key rotation', () => {
       await expect(jwtVerify(after.accessToken, jwks, { issuer: `${second.url}/oidc`, audience: `${second.url}/api` })).resolves.toBeTruthy();
       const me = await trpcHttp(second.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Bearer ${before.accessToken}` } });
       expect(me.status).toBe(200);
-      expect((await trpcHttp(second.url, 'auth.verify', { token: before.accessToken }, { method: 'GET' })).body.result.data.active).toBe(true);
+      expect((await trpcHttp(second.url, 'auth.verify', { token: before.accessToken })).body.result.data.active).toBe(true);
     } finally {
       if (second) await second.close();
       else await first.close().catch(() => {});

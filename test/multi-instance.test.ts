@@ -59,7 +59,7 @@ describe.skipIf(!usingPostgres)(title, () => {
     expect((await trpcHttp(a.url, 'auth.logout', { refreshToken }, { headers })).status).toBe(200);
     expect((await meOnB()).status).toBe(401);
     expect((await trpcHttp(b.url, 'auth.refresh', { refreshToken }, { headers })).status).toBe(401);
-    const verified = await trpcHttp(b.url, 'auth.verify', { token: accessToken }, { method: 'GET', headers });
+    const verified = await trpcHttp(b.url, 'auth.verify', { token: accessToken }, { headers });
     expect(verified.body.result.data).toEqual({ active: false });
   });
 

@@ -63,7 +63,7 @@ describe('restart', () => {
       const me = await trpcHttp(second.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Bearer ${tokens.accessToken}` } });
       expect(me.status).toBe(200);
       expect(me.body.result.data.id).toBe(tokens.user.id);
-      const verified = await trpcHttp(second.url, 'auth.verify', { token: tokens.accessToken }, { method: 'GET' });
+      const verified = await trpcHttp(second.url, 'auth.verify', { token: tokens.accessToken });
       expect(verified.body.result.data.active).toBe(true);
       const refreshed = await trpcHttp(second.url, 'auth.refresh', { refreshToken: tokens.refreshToken });
       expect(refreshed.status).toBe(200);

@@ -80,5 +80,5 @@ export const authRouter = router({
     })
     .input(z.strictObject({ token }))
     .output(verifyResultView)
-    .query(({ ctx, input }) => ctx.deps.rateLimits.verify.run('', ctx.meta, () => ctx.deps.auth.verify(input.token), (result) => result.active)),
+    .mutation(({ ctx, input }) => ctx.deps.rateLimits.verify.run('', ctx.meta, () => ctx.deps.auth.verify(input.token), (result) => result.active)),
 });
