@@ -39,12 +39,13 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
   app.use(bodyLimit({ providerPrefix: OIDC }));
   app.use(refuseQueryCredentials());
   app.use(cors({ origins: config.corsOrigins, prefixes: ['/trpc', '/api'] }));
+  // First of the endpoints: the busiest, and the ones below never serve its paths.
+  app.use(trpcEndpoint(deps));
   app.use(health({ database, metrics, state }));
   app.use(tokenEndpointLimit({ limiter: deps.rateLimits.token, path: `${OIDC}/token` }));
   app.use(jwks({ published: deps.published, path: `${OIDC}/jwks` }));
   app.use(createInteractionRoutes({ provider, auth: deps.auth, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! }));
   app.use(mount(OIDC, provider));
-  app.use(trpcEndpoint(deps));
   // The REST mirror of the procedures, with its OpenAPI document and reference page.
   app.use(
     mount(

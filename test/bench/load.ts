@@ -2,7 +2,7 @@
 // be aimed at the loopback address.
 import type { EventEmitter } from 'node:events';
 import autocannon, { type Request, type Result } from 'autocannon';
-import { waitQuiet } from './quiet.ts';
+import { cpuTicks, waitQuiet } from './quiet.ts';
 import { percentile, round } from './report.ts';
 
 export interface LoadSpec {
@@ -34,6 +34,11 @@ export type LoadResult = {
   failures: number;
   /** Status code of the first few failures, to explain a bad run. */
   failureStatuses: Record<string, number>;
+  /**
+   * CPU time of the server process per answered request, in microseconds (Linux only, else null):
+   * what a request costs, whatever share of the cores the server got while others ran.
+   */
+  cpuUsPerRequest: number | null;
 };
 
 export function assertLoopback(url: string): void {
@@ -78,6 +83,8 @@ interface Tally {
   other: number;
   errors: number;
   seconds: number;
+  /** CPU ticks of the server over the measured slices and the settling after each; null if unknown. */
+  ticks: number | null;
 }
 
 /**
@@ -96,14 +103,20 @@ export async function loadInterleaved<K extends string>(specs: Record<K, LoadSpe
     await settle(spec);
     if (warmup > 0) await runOnce(spec, warmup, null, {});
   }
-  const tallies = Object.fromEntries(keys.map((k) => [k, { latencies: [], statuses: {}, ok: 0, other: 0, errors: 0, seconds: 0 } as Tally])) as Record<K, Tally>;
+  const tallies = Object.fromEntries(keys.map((k) => [k, { latencies: [], statuses: {}, ok: 0, other: 0, errors: 0, seconds: 0, ticks: 0 } as Tally])) as Record<K, Tally>;
   for (let turn = 0; keys.some((k) => tallies[k].seconds < duration - 1e-6); turn += 1) {
     for (const key of turn % 2 === 0 ? keys : [...keys].reverse()) {
       const tally = tallies[key];
       const seconds = Math.min(slice, duration - tally.seconds);
       if (seconds <= 1e-6) continue;
+      const { serverPid } = specs[key];
       await settle(specs[key]);
+      const ticksBefore = serverPid ? await cpuTicks(serverPid) : null;
       const result = await runOnce(specs[key], seconds, tally.latencies, tally.statuses);
+      // The work left in flight is the run's too: counted once the server is quiet again.
+      await settle(specs[key]);
+      const ticksAfter = serverPid ? await cpuTicks(serverPid) : null;
+      tally.ticks = tally.ticks !== null && ticksBefore !== null && ticksAfter !== null ? tally.ticks + ticksAfter - ticksBefore : null;
       tally.ok += result['2xx'];
       tally.other += result.non2xx;
       tally.errors += result.errors;
@@ -123,8 +136,19 @@ export async function loadInterleaved<K extends string>(specs: Record<K, LoadSpe
         requests: t.ok + t.other,
         failures: t.other + t.errors,
         failureStatuses: { ...t.statuses, ...(t.errors > 0 ? { errors: t.errors } : {}) },
+        cpuUsPerRequest: t.ticks !== null && t.ok + t.other > 0 ? round((t.ticks * 10_000) / (t.ok + t.other), 0) : null,
       };
       return [key, result];
     }),
   ) as Record<K, LoadResult>;
+}
+
+/**
+ * CPU per request of a target and of its reference, and their ratio (reference over target: 1 is
+ * as cheap as the reference, like the throughput ratio). Throughput depends on the share of the
+ * cores each server got beside the load generator and the database; this does not.
+ */
+export function cpuFigures(target: LoadResult, reference: LoadResult) {
+  const [mine, theirs] = [target.cpuUsPerRequest, reference.cpuUsPerRequest];
+  return { cpuUsPerRequest: mine, referenceCpuUsPerRequest: theirs, cpuRatio: mine && theirs ? round(theirs / mine, 3) : null };
 }

@@ -3,7 +3,8 @@
 // would be billed to whatever is measured next.
 import { readFile } from 'node:fs/promises';
 
-async function cpuTicks(pid: number): Promise<number | null> {
+/** CPU time the process has used (user + system), in ticks of 1/100 s; null off Linux. */
+export async function cpuTicks(pid: number): Promise<number | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.

@@ -9,7 +9,7 @@
 // ends. Another instance sharing the store learns of it at the key's next failure there (the store
 // refuses that point), so across N instances a key gets at most N - 1 failures past its limit, and
 // its successes on instances that have not seen a failure yet are still served.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../../errors.ts';
 import type { RequestMeta } from '../audit.ts';
@@ -66,11 +66,13 @@ export type RateLimits = Record<LimitName, Limiter>;
 
 export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
 
-/** Keys are digests: a copy of the store holds no email or address in clear, and keys stay short. */
-function keyOf(rule: CounterRule, subject: string, ip: string): string {
-  const raw = rule.keyBy === 'ip' ? ip : rule.keyBy === 'subject' ? subject : `${subject}\n${ip}`;
-  return createHash('sha256').update(raw).digest('base64url');
+/** What a counter counts by: the address, the subject, or both. */
+function rawKeyOf(rule: CounterRule, subject: string, ip: string): string {
+  return rule.keyBy === 'ip' ? ip : rule.keyBy === 'subject' ? subject : `${subject}\n${ip}`;
 }
+
+/** Store keys are digests: a copy of the store holds no email or address in clear, and keys stay short. */
+const storeKey = (raw: string): string => hash('sha256', raw, 'base64url');
 
 /** Keys a process refuses without asking the store, until their window ends. */
 class LocalBlocks {
@@ -129,26 +131,32 @@ function createLimiter(limit: LimitName, rules: CounterRule[], store: RateLimitS
 
   const begin: Limiter['begin'] = async (subject, meta, context = {}) => {
     const ip = meta.ip ?? 'unknown';
+    // Counted ahead: points taken here, keyed by digest. `skip` counters: checked in memory by
+    // their raw key, charged (and digested) only if the attempt fails.
     const taken: { counter: Counter; key: string }[] = [];
+    const deferred: { rule: CounterRule; limiter: RateLimiterAbstract; blocks: LocalBlocks; raw: string }[] = [];
     for (const counter of counters) {
       const { rule, limiter, blocks } = counter;
-      const key = keyOf(rule, subject, ip);
+      const raw = rawKeyOf(rule, subject, ip);
       if (blocks) {
-        const blocked = blocks.check(key);
+        const blocked = blocks.check(raw);
         if (blocked) await refuse(rule, blocked.msBeforeNext, blocked.first, meta, context);
-      } else {
-        try {
-          await limiter.consume(key);
-        } catch (error) {
-          if (!(error instanceof RateLimiterRes)) throw unavailable(error);
-          await refuse(rule, error.msBeforeNext, error.consumedPoints === rule.points + 1, meta, context);
-        }
+        deferred.push({ rule, limiter, blocks, raw });
+        continue;
+      }
+      const key = storeKey(raw);
+      try {
+        await limiter.consume(key);
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw unavailable(error);
+        await refuse(rule, error.msBeforeNext, error.consumedPoints === rule.points + 1, meta, context);
       }
       taken.push({ counter, key });
     }
 
     return {
       async succeeded() {
+        if (taken.length === 0) return;
         try {
           await Promise.all(
             taken.map(({ counter: { rule, limiter }, key }) =>
@@ -161,17 +169,15 @@ function createLimiter(limit: LimitName, rules: CounterRule[], store: RateLimitS
         }
       },
       async failed() {
-        for (const { counter, key } of taken) {
-          const { rule, limiter, blocks } = counter;
-          if (!blocks) continue;
+        for (const { rule, limiter, blocks, raw } of deferred) {
           try {
-            const charged = await limiter.consume(key);
-            if (charged.consumedPoints >= rule.points) blocks.block(key, charged.msBeforeNext);
+            const charged = await limiter.consume(storeKey(raw));
+            if (charged.consumedPoints >= rule.points) blocks.block(raw, charged.msBeforeNext);
           } catch (error) {
             // Over the limit already: another instance charged the rest, or requests raced past
             // the block while in flight.
             if (!(error instanceof RateLimiterRes)) throw unavailable(error);
-            blocks.block(key, error.msBeforeNext);
+            blocks.block(raw, error.msBeforeNext);
           }
         }
       },

@@ -3,7 +3,7 @@
 // (the service's comes from CLIENTS_FILE), so neither pays for a client lookup in a database.
 import { join } from 'node:path';
 import type { BenchContext } from '../context.ts';
-import { loadInterleaved, type LoadSpec } from '../load.ts';
+import { cpuFigures, loadInterleaved, type LoadSpec } from '../load.ts';
 import { freePort, startChild, withPeakRss, type Child } from '../processes.ts';
 import { ratioOf, type ScenarioResult } from '../report.ts';
 import { BENCH_CLIENT, clientIp } from '../service.ts';
@@ -55,6 +55,7 @@ export async function tokenClientCredentials(ctx: BenchContext): Promise<Scenari
       turns: `2 s slices, ${options.duration * options.rounds} s a side`,
       referenceP50Ms: m.reference.p50Ms,
       referenceP99Ms: m.reference.p99Ms,
+      ...cpuFigures(m.service, m.reference),
       failures: m.service.failures,
       ...(m.service.failures ? { failureStatuses: m.service.failureStatuses } : {}),
       ...(m.reference.failures ? { referenceFailures: m.reference.failureStatuses } : {}),
