@@ -152,6 +152,11 @@ describe('other limits', () => {
     for (let i = 0; i < 4; i += 1) expect((await caller.auth.verify({ token: accessToken })).active).toBe(true);
     for (let i = 0; i < 2; i += 1) expect((await caller.auth.verify({ token: 'forged' })).active).toBe(false);
     await expect(caller.auth.verify({ token: accessToken })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    await expect(caller.auth.verify({ token: 'forged' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    // Refused in memory, and still audited once per key and window.
+    const rows = await gh.deps.database.db.select().from(authEvents).where(and(eq(authEvents.type, 'rate_limited'), eq(authEvents.ip, '192.0.2.60')));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ reason: 'verify_ip', success: false });
   });
 
   it('limits failed requests at /oidc/token with 429, Retry-After and an OAuth error body', async () => {
