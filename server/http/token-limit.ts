@@ -7,13 +7,15 @@ import type { Limiter } from '../services/rate-limits/limiter.ts';
 export function tokenEndpointLimit({ limiter, path }: { limiter: Limiter; path: string }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== path) return next();
-    const attempt = await limiter.begin('', { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null });
-    try {
-      await next();
-    } catch (error) {
-      await attempt.failed();
-      throw error;
-    }
-    await (ctx.status < 400 ? attempt.succeeded() : attempt.failed());
+    const meta = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+    await limiter.run(
+      '',
+      meta,
+      async () => {
+        await next();
+        return ctx.status;
+      },
+      (status) => status < 400,
+    );
   };
 }

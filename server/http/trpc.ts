@@ -56,7 +56,7 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
           },
         }),
       responseMeta: ({ errors }) => {
-        const retryAfter = errors.length > 0 ? retryAfterOf(errors) : undefined;
+        const retryAfter = retryAfterOf(errors);
         if (retryAfter === undefined) return VARY_ORIGIN;
         return { headers: new Headers([['vary', 'Origin'], ['retry-after', String(retryAfter)]]) };
       },
