@@ -20,30 +20,29 @@ const verifying = (limits: RateLimits, active: boolean) => limits.verify.run('',
 
 /** Runs the shared-count checks on two stores opened on one backend. */
 function sharedCountChecks(openWith: (keyPrefix: string) => Promise<RateLimitStore>) {
-  // Two instances of one deployment share the key prefix; each test gets its own.
-  const openPair = () => {
+  /** Two instances of one deployment (sharing a key prefix of this test's own), closed afterwards. */
+  const withTwoInstances = async (limitRulesOf: typeof rules, test: (limitsA: RateLimits, limitsB: RateLimits) => Promise<void>) => {
     const prefix = randomKeyPrefix();
-    return Promise.all([openWith(prefix), openWith(prefix)]);
-  };
-  it('adds up failed logins counted by two instances', async () => {
-    const [a, b] = await openPair();
+    const [a, b] = await Promise.all([openWith(prefix), openWith(prefix)]);
     try {
-      const [limitsA, limitsB] = [createRateLimits(a, rules, noHooks), createRateLimits(b, rules, noHooks)];
+      await test(createRateLimits(a, limitRulesOf, noHooks), createRateLimits(b, limitRulesOf, noHooks));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  };
+
+  it('adds up failed logins counted by two instances', () =>
+    withTwoInstances(rules, async (limitsA, limitsB) => {
       await limitsA.login.begin('shared@example.test', meta);
       await limitsB.login.begin('shared@example.test', meta);
       await limitsA.login.begin('shared@example.test', meta);
       await expect(limitsB.login.begin('shared@example.test', meta)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
       // Another account from the same address is still welcome.
       await expect(limitsB.login.begin('other@example.test', meta)).resolves.toBeDefined();
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
+    }));
 
-  it('adds up failures of a failures-only limit across instances; an instance refuses once it has seen the limit reached', async () => {
-    const [a, b] = await openPair();
-    try {
-      const [limitsA, limitsB] = [createRateLimits(a, verifyRules, noHooks), createRateLimits(b, verifyRules, noHooks)];
+  it('adds up failures of a failures-only limit across instances; an instance refuses once it has seen the limit reached', () =>
+    withTwoInstances(verifyRules, async (limitsA, limitsB) => {
       for (let i = 0; i < 5; i += 1) await expect(verifying(limitsA, true)).resolves.toBe(true);
       await verifying(limitsA, false);
       await verifying(limitsB, false);
@@ -54,25 +53,17 @@ function sharedCountChecks(openWith: (keyPrefix: string) => Promise<RateLimitSto
       await expect(verifying(limitsB, true)).resolves.toBe(true);
       await expect(verifying(limitsB, false)).resolves.toBe(false);
       await expect(verifying(limitsB, true)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
+    }));
 
-  it('resets on success for every instance', async () => {
-    const [a, b] = await openPair();
-    try {
-      const [limitsA, limitsB] = [createRateLimits(a, rules, noHooks), createRateLimits(b, rules, noHooks)];
+  it('resets on success for every instance', () =>
+    withTwoInstances(rules, async (limitsA, limitsB) => {
       await limitsA.login.begin('reset@example.test', meta);
       await limitsA.login.begin('reset@example.test', meta);
       const ok = await limitsB.login.begin('reset@example.test', meta);
       await ok.succeeded();
       for (let i = 0; i < 3; i += 1) await limitsA.login.begin('reset@example.test', meta);
       await expect(limitsB.login.begin('reset@example.test', meta)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } });
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
+    }));
 }
 
 describe('database store (RateLimiterDrizzle)', () => {

@@ -103,6 +103,8 @@ export async function loadInterleaved<K extends string>(specs: Record<K, LoadSpe
     await settle(spec);
     if (warmup > 0) await runOnce(spec, warmup, null, {});
   }
+  // From here on, each slice leaves its server quiet behind it (below).
+  for (const key of keys) await settle(specs[key]);
   const tallies = Object.fromEntries(keys.map((k) => [k, { latencies: [], statuses: {}, ok: 0, other: 0, errors: 0, seconds: 0, ticks: 0 } as Tally])) as Record<K, Tally>;
   for (let turn = 0; keys.some((k) => tallies[k].seconds < duration - 1e-6); turn += 1) {
     for (const key of turn % 2 === 0 ? keys : [...keys].reverse()) {
@@ -110,7 +112,6 @@ export async function loadInterleaved<K extends string>(specs: Record<K, LoadSpe
       const seconds = Math.min(slice, duration - tally.seconds);
       if (seconds <= 1e-6) continue;
       const { serverPid } = specs[key];
-      await settle(specs[key]);
       const ticksBefore = serverPid ? await cpuTicks(serverPid) : null;
       const result = await runOnce(specs[key], seconds, tally.latencies, tally.statuses);
       // The work left in flight is the run's too: counted once the server is quiet again.
@@ -123,7 +124,6 @@ export async function loadInterleaved<K extends string>(specs: Record<K, LoadSpe
       tally.seconds += result.duration;
     }
   }
-  for (const key of keys) await settle(specs[key]);
   return Object.fromEntries(
     keys.map((key) => {
       const t = tallies[key];
