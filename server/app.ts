@@ -1,7 +1,9 @@
-// Koa composition: request ids and logs, headers, errors, body limit, CORS, health and metrics,
-// the JWKS, the hosted login pages, /oidc, /trpc, /api. Each piece lives in server/http/,
+// Koa composition: request ids and logs, headers, errors, body limit, then one branch per path
+// prefix: /trpc (CORS, tRPC), /oidc (token limit, JWKS, provider), /interaction (login pages),
+// /api (CORS, REST); health and metrics otherwise. Each piece lives in server/http/,
 // server/oidc/ or server/rest/.
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
+import compose from 'koa-compose';
 import mount from 'koa-mount';
 import type { Deps } from './deps.ts';
 import { accessLog } from './http/access-log.ts';
@@ -38,33 +40,54 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
   app.use(errorResponses({ log, providerPrefix: OIDC }));
   app.use(bodyLimit({ providerPrefix: OIDC }));
   app.use(refuseQueryCredentials());
-  app.use(cors({ origins: config.corsOrigins, prefixes: ['/trpc', '/api'] }));
-  // First of the endpoints: the busiest, and the ones below never serve its paths.
-  app.use(trpcEndpoint(deps));
-  app.use(health({ database, metrics, state }));
-  app.use(tokenEndpointLimit({ limiter: deps.rateLimits.token, path: `${OIDC}/token` }));
-  app.use(jwks({ published: deps.published, path: `${OIDC}/jwks` }));
-  app.use(createInteractionRoutes({ provider, auth: deps.auth, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! }));
-  app.use(mount(OIDC, provider));
-  // The REST mirror of the procedures, with its OpenAPI document and reference page.
-  app.use(
-    mount(
-      '/api',
-      createRestApi({
-        router: appRouter,
-        baseUrl: `${config.publicUrl}/api`,
-        maxBodySize: MAX_BODY_BYTES,
-        log,
-        createContext: (ctx) =>
-          createContext(deps, {
-            meta: { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null },
-            authorization: ctx.get('authorization') || null,
-            onAuthenticated: (userId) => {
-              ctx.state.userId = userId;
-            },
-          }),
+  // Past the shared edge above, a request goes down the one branch its first path segment names,
+  // so a token request never passes through the API's middleware, nor an API call through the
+  // provider's.
+  const crossOrigin = cors({ origins: config.corsOrigins, prefixes: ['/trpc', '/api'] });
+  const rest = createRestApi({
+    router: appRouter,
+    baseUrl: `${config.publicUrl}/api`,
+    maxBodySize: MAX_BODY_BYTES,
+    log,
+    createContext: (ctx) =>
+      createContext(deps, {
+        meta: { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null },
+        authorization: ctx.get('authorization') || null,
+        onAuthenticated: (userId) => {
+          ctx.state.userId = userId;
+        },
       }),
+  });
+  app.use(
+    branches(
+      {
+        '/trpc': [crossOrigin, trpcEndpoint(deps)],
+        [OIDC]: [
+          tokenEndpointLimit({ limiter: deps.rateLimits.token, path: `${OIDC}/token` }),
+          jwks({ published: deps.published, path: `${OIDC}/jwks` }),
+          mount(OIDC, provider),
+        ],
+        '/interaction': [createInteractionRoutes({ provider, auth: deps.auth, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! })],
+        // The REST mirror of the procedures, with its OpenAPI document and reference page.
+        '/api': [crossOrigin, mount('/api', rest)],
+      },
+      // /healthz, /readyz, /metrics.
+      health({ database, metrics, state }),
     ),
   );
   return app;
+}
+
+/**
+ * Routes on the first path segment ("/oidc" for "/oidc/token" and for "/oidc" itself) to that
+ * segment's middleware; any other path goes to `otherwise`.
+ */
+function branches(table: Record<string, Middleware[]>, otherwise: Middleware): Middleware {
+  const routes = new Map(Object.entries(table).map(([prefix, chain]) => [prefix, compose(chain)]));
+  return (ctx, next) => {
+    const path = ctx.path;
+    const end = path.indexOf('/', 1);
+    const branch = routes.get(end === -1 ? path : path.slice(0, end));
+    return branch ? branch(ctx, next) : otherwise(ctx, next);
+  };
 }
