@@ -43,7 +43,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
   // Past the shared edge above, a request goes down the one branch its first path segment names,
   // so a token request never passes through the API's middleware, nor an API call through the
   // provider's.
-  const crossOrigin = cors({ origins: config.corsOrigins, prefixes: ['/trpc', '/api'] });
+  const crossOrigin = cors({ origins: config.corsOrigins });
   const rest = createRestApi({
     router: appRouter,
     baseUrl: `${config.publicUrl}/api`,

@@ -1,5 +1,5 @@
-// CORS for /trpc and /api: only the CORS_ORIGINS allowlist, no credentials (the API takes bearer
-// tokens, not cookies). Every answer varies by Origin, so a shared cache never hands one origin's
+// CORS for the branches that mount it (/trpc and /api, server/app.ts): only the CORS_ORIGINS
+// allowlist, no credentials (the API takes bearer tokens, not cookies). Every answer varies by Origin, so a shared cache never hands one origin's
 // response to another.
 import type { Middleware } from 'koa';
 
@@ -7,10 +7,9 @@ const ALLOW_METHODS = 'GET, POST, OPTIONS';
 const ALLOW_HEADERS = 'authorization, content-type, x-request-id, trpc-accept';
 const EXPOSE_HEADERS = 'x-request-id, retry-after';
 
-export function cors({ origins, prefixes }: { origins: string[]; prefixes: string[] }): Middleware {
+export function cors({ origins }: { origins: string[] }): Middleware {
   const allowed = new Set(origins);
   return async (ctx, next) => {
-    if (!prefixes.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`))) return next();
     ctx.vary('Origin');
     const origin = ctx.get('origin');
     const ok = origin !== '' && allowed.has(origin);
