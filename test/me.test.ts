@@ -17,8 +17,8 @@ describe('me.update', () => {
     const { caller } = await signIn(gh);
     const updated = await caller.me.update({ name: 'Grace Hopper', givenName: 'Grace', familyName: 'Hopper', picture: 'https://example.com/g.png', locale: 'en-US', zoneinfo: 'America/New_York' });
     expect(updated).toMatchObject({ name: 'Grace Hopper', givenName: 'Grace', familyName: 'Hopper', picture: 'https://example.com/g.png', locale: 'en-US', zoneinfo: 'America/New_York' });
-    // me.get reads the user through the signed-in lookup (a database function listing every
-    // column): each field must come back under its own name.
+    // me.get reads the user through the signed-in lookup (a database function that returns the
+    // row as JSON): each field must come back under its own name, with its own type.
     expect(await caller.me.get()).toEqual(updated);
     const cleared = await caller.me.update({ picture: null });
     expect(cleared.picture).toBeNull();
