@@ -30,18 +30,17 @@ const t = initTRPC
   });
 
 /** Turns the services' AppError into the matching tRPC error: the only place that does. */
-const translateErrors = t.middleware(async ({ next }) => {
-  const result = await next();
+function translated<R extends { ok: true } | { ok: false; error: TRPCError }>(result: R): R {
   if (!result.ok && result.error.cause instanceof AppError) {
     const cause = result.error.cause;
     throw new TRPCError({ code: ERROR_STATUS[cause.code].trpc, message: cause.message, cause });
   }
   return result;
-});
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(translateErrors);
+export const publicProcedure = t.procedure.use(async ({ next }) => translated(await next()));
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
 
@@ -50,15 +49,20 @@ const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
  * active; narrows ctx.auth, ctx.user and ctx.access. All three are read per request, in one query,
  * so a logout, a disabled account or a role change takes effect on our own API at once, not when
  * the token expires.
+ *
+ * Built on t.procedure, not on publicProcedure: it translates errors itself, because each tRPC
+ * middleware copies the call's options and context, and on the bearer path one layer fewer is
+ * about a hundredth of a request's time.
  */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
+  // Neither step throws an AppError: a bad token is null, a database failure a plain error (500).
   const claims: AccessClaims | null = match?.[1] ? await ctx.deps.tokens.verifySignature(match[1]) : null;
   const signedIn = claims?.sid ? await loadSignedIn(ctx.deps.database.db, claims.sub, claims.sid) : undefined;
   if (!claims?.sid || !signedIn?.user.isActive) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
   const { user, access } = signedIn;
   ctx.onAuthenticated?.(user.id);
-  return next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user, access } });
+  return translated(await next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user, access } }));
 });
 
 export { z };
