@@ -52,6 +52,42 @@ describe('HTTP surface', () => {
     expect(status).toBe(413);
   });
 
+  it('answers tRPC calls whole, with a length; other media types as tRPC does; JSON lines as a stream', async () => {
+    const url = new URL(`${gh.url}/trpc/auth.verify`);
+    // A chunked JSON body, read whole at the edge and handed to tRPC as text.
+    const chunked = await new Promise<{ status: number; length: string | undefined; body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'transfer-encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, length: res.headers['content-length'], body }));
+      });
+      req.on('error', reject);
+      req.write('{"tok');
+      req.end('en":"not-a-token"}');
+    });
+    expect(chunked).toEqual({ status: 200, length: String(Buffer.byteLength(chunked.body)), body: '{"result":{"data":{"active":false}}}' });
+
+    const plain = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"token":"x"}' });
+    expect(plain.status).toBe(415);
+    expect(((await plain.json()) as { error: { data: { code: string } } }).error.data.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const form = new FormData();
+    form.set('token', 'x');
+    const multipart = await fetch(url, { method: 'POST', body: form });
+    expect(multipart.status).toBe(400);
+    expect(((await multipart.json()) as { error: { data: { code: string } } }).error.data.code).toBe('BAD_REQUEST');
+
+    // A streamed batch (httpBatchStreamLink's wire format) still arrives, as JSON lines.
+    const streamed = await fetch(`${gh.url}/trpc/me.get,me.get?batch=1&input=%7B%7D`, { headers: { 'trpc-accept': 'application/jsonl' } });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get('transfer-encoding')).toBe('chunked');
+    expect(streamed.headers.get('content-length')).toBeNull();
+    expect(streamed.headers.get('cache-control')).toBe('no-store');
+    const lines = (await streamed.text()).trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.join('\n')).toContain('UNAUTHORIZED');
+  });
+
   it('never sends a stack trace', async () => {
     const responses = await Promise.all([
       fetch(`${gh.url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }),
