@@ -20,7 +20,7 @@ import { trpcEndpoint } from './http/trpc.ts';
 import { MAX_BODY_BYTES } from './http/body-limit.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
 import { createRestApi } from './rest/handler.ts';
-import { createContext } from './trpc/context.ts';
+import { createHttpContext } from './trpc/context.ts';
 import { appRouter } from './trpc/router.ts';
 
 export { MAX_BODY_BYTES } from './http/body-limit.ts';
@@ -49,14 +49,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
     baseUrl: `${config.publicUrl}/api`,
     maxBodySize: MAX_BODY_BYTES,
     log,
-    createContext: (ctx) =>
-      createContext(deps, {
-        meta: { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null },
-        authorization: ctx.get('authorization') || null,
-        onAuthenticated: (userId) => {
-          ctx.state.userId = userId;
-        },
-      }),
+    createContext: (ctx) => createHttpContext(deps, ctx),
   });
   app.use(
     branches(

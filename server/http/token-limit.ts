@@ -3,14 +3,14 @@
 // client-credentials client is not.
 import type { Middleware } from 'koa';
 import type { Limiter } from '../services/rate-limits/limiter.ts';
+import { requestMeta } from './request-meta.ts';
 
 export function tokenEndpointLimit({ limiter, path }: { limiter: Limiter; path: string }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== path) return next();
-    const meta = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
     await limiter.run(
       '',
-      meta,
+      requestMeta(ctx),
       async () => {
         await next();
         return ctx.status;

@@ -10,11 +10,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { createURL } from '@trpc/server/adapters/node-http';
 import { resolveResponse } from '@trpc/server/http';
 import type { Context, Middleware } from 'koa';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
-import { createContext } from '../trpc/context.ts';
+import { createHttpContext } from '../trpc/context.ts';
 import { appRouter } from '../trpc/router.ts';
 import { MAX_BODY_BYTES, readCapped, tooLarge } from './body-limit.ts';
 
@@ -50,8 +51,8 @@ function isJson(contentType: string): boolean {
 function toRequest(ctx: Context, body: string | undefined, signal: AbortSignal): Request | null {
   let url: URL;
   try {
-    // As tRPC's own adapter builds it: the Host header, or localhost when there is none.
-    url = new URL(ctx.originalUrl, `${ctx.protocol}://${ctx.host || 'localhost'}`);
+    // tRPC's own: from the Host header (localhost without one); a URL it cannot parse is a 400.
+    url = createURL(ctx.req);
   } catch {
     return null;
   }
@@ -121,21 +122,12 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
       ctx.body = { error: { code: 'BAD_REQUEST', message: 'Invalid request URL' } };
       return;
     }
-    const meta = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
     const response = await resolveResponse({
       router: appRouter,
       req: request,
       error: null,
       path: ctx.path.slice(prefix.length + 1),
-      // Only the Authorization header carries the caller's token: never the URL, never a cookie.
-      createContext: async () =>
-        createContext(deps, {
-          meta,
-          authorization: ctx.get('authorization') || null,
-          onAuthenticated: (userId) => {
-            ctx.state.userId = userId;
-          },
-        }),
+      createContext: async () => createHttpContext(deps, ctx),
       responseMeta: ({ errors }) => {
         const retryAfter = retryAfterOf(errors);
         if (retryAfter === undefined) return VARY_ORIGIN;

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
 import { MAX_PASSWORD_BYTES, passwordTooLong } from '../services/passwords.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { consentPage, loginPage, messagePage, sendPage } from './views.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
@@ -84,7 +85,7 @@ export function createInteractionRoutes({ provider, auth, rateLimits, config, lo
     const parsed = loginForm.safeParse({ email: form.get('email') ?? '', password: form.get('password') ?? '' });
     const email = form.get('email')?.slice(0, 254) ?? '';
     if (!parsed.success) return show(ctx, uid, { email, error: 'Enter a valid email address and password.', status: 400 });
-    const meta = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+    const meta = requestMeta(ctx);
     const clientId = String(details.params.client_id);
     try {
       // The same counters as auth.login: a guesser gains nothing by switching doors.

@@ -1,4 +1,6 @@
+import type { Context as KoaContext } from 'koa';
 import type { Deps } from '../deps.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import type { RequestMeta } from '../services/audit.ts';
 
 export interface Context {
@@ -16,4 +18,18 @@ export function createContext(
   { meta, authorization = null, onAuthenticated }: { meta: RequestMeta; authorization?: string | null; onAuthenticated?: (userId: string) => void },
 ): Context {
   return { deps, meta, authorization, onAuthenticated };
+}
+
+/**
+ * The context of a call over HTTP, tRPC or the REST mirror. Only the Authorization header carries
+ * the caller's token: never the URL, never a cookie. The signed-in user is handed to the access log.
+ */
+export function createHttpContext(deps: Deps, ctx: KoaContext): Context {
+  return createContext(deps, {
+    meta: requestMeta(ctx),
+    authorization: ctx.get('authorization') || null,
+    onAuthenticated: (userId) => {
+      ctx.state.userId = userId;
+    },
+  });
 }
