@@ -56,6 +56,7 @@ function toRequest(ctx: Context, body: string | undefined, signal: AbortSignal):
   } catch {
     return null;
   }
+  // tRPC's createHeaders, which it does not export.
   const headers = new Headers();
   for (const [name, value] of Object.entries(ctx.req.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
