@@ -1,23 +1,18 @@
-// Koa composition: request ids and logs, headers, errors, body limit, then one branch per path
-// prefix: /trpc (CORS, tRPC), /oidc (token limit, JWKS, provider), /interaction (login pages),
-// /api (CORS, REST); health and metrics otherwise. Each piece lives in server/http/,
-// server/oidc/ or server/rest/.
+// Koa composition: the shared edge (request ids and logs, headers, errors, body limit, query
+// check), then one branch per path prefix: /trpc (CORS, tRPC), /oidc (token limit, JWKS,
+// provider), /interaction (login pages), /api (CORS, REST); health and metrics otherwise. Each
+// piece lives in server/http/, server/oidc/ or server/rest/.
 import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
 import mount from 'koa-mount';
 import type { Deps } from './deps.ts';
-import { accessLog } from './http/access-log.ts';
-import { bodyLimit } from './http/body-limit.ts';
-import { cors } from './http/cors.ts';
-import { errorResponses } from './http/errors.ts';
-import { health, type AppState } from './http/health.ts';
-import { jwks } from './http/jwks.ts';
-import { refuseQueryCredentials } from './http/query-tokens.ts';
-import { routeNamer } from './http/route-name.ts';
-import { securityHeaders } from './http/security-headers.ts';
-import { tokenEndpointLimit } from './http/token-limit.ts';
-import { trpcEndpoint } from './http/trpc.ts';
 import { MAX_BODY_BYTES } from './http/body-limit.ts';
+import { cors } from './http/cors.ts';
+import { edge } from './http/edge.ts';
+import { health, type AppState } from './http/health.ts';
+import { providerEndpoint } from './http/provider.ts';
+import { routeNamer } from './http/route-name.ts';
+import { trpcEndpoint } from './http/trpc.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
 import { createRestApi } from './rest/handler.ts';
 import { createHttpContext } from './trpc/context.ts';
@@ -35,11 +30,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
   app.silent = true;
   const procedures = new Set(Object.keys(appRouter._def.procedures));
 
-  app.use(accessLog({ log, metrics, routeOf: routeNamer(procedures) }));
-  app.use(securityHeaders({ https: new URL(config.publicUrl).protocol === 'https:' }));
-  app.use(errorResponses({ log, providerPrefix: OIDC }));
-  app.use(bodyLimit({ providerPrefix: OIDC }));
-  app.use(refuseQueryCredentials());
+  app.use(edge({ log, metrics, routeOf: routeNamer(procedures), https: new URL(config.publicUrl).protocol === 'https:', providerPrefix: OIDC }));
   // Past the shared edge above, a request goes down the one branch its first path segment names,
   // so a token request never passes through the API's middleware, nor an API call through the
   // provider's.
@@ -55,11 +46,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Ko
     branches(
       {
         '/trpc': [crossOrigin, trpcEndpoint(deps)],
-        [OIDC]: [
-          tokenEndpointLimit({ limiter: deps.rateLimits.token, path: `${OIDC}/token` }),
-          jwks({ published: deps.published, path: `${OIDC}/jwks` }),
-          mount(OIDC, provider),
-        ],
+        [OIDC]: [providerEndpoint({ provider, prefix: OIDC, tokenLimit: deps.rateLimits.token, published: deps.published })],
         '/interaction': [createInteractionRoutes({ provider, auth: deps.auth, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! })],
         // The REST mirror of the procedures, with its OpenAPI document and reference page.
         '/api': [crossOrigin, mount('/api', rest)],

@@ -3,7 +3,7 @@
 // (trpc.ts), and for /oidc the body is read here, up to the limit, and handed to the provider
 // already parsed.
 import { parse as parseQuery } from 'node:querystring';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -58,28 +58,38 @@ export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefi
   });
 }
 
-export function bodyLimit({ providerPrefix }: { providerPrefix: string }): Middleware {
-  return async (ctx, next) => {
-    const declared = ctx.get('content-length');
-    if (declared !== '') {
-      if (Number(declared) > MAX_BODY_BYTES) return tooLarge(ctx);
-      return next();
+/**
+ * Whether the request may go on; when not, the answer (413, or 400 for a body that does not
+ * parse) is set. Synchronous unless a chunked /oidc body has to be read first.
+ */
+export function bodyLimit({ providerPrefix }: { providerPrefix: string }): (ctx: Context) => boolean | Promise<boolean> {
+  return (ctx) => {
+    const declared = ctx.req.headers['content-length'];
+    if (declared !== undefined && declared !== '') {
+      if (Number(declared) <= MAX_BODY_BYTES) return true;
+      tooLarge(ctx);
+      return false;
     }
-    if (!ctx.path.startsWith(`${providerPrefix}/`) || ctx.get('transfer-encoding') === '') return next();
-
+    if (!ctx.path.startsWith(`${providerPrefix}/`) || ctx.get('transfer-encoding') === '') return true;
     // The provider only ever reads form and JSON bodies; anything else it never looks at.
     const type = ctx.is('application/x-www-form-urlencoded', 'application/json');
-    if (!type) return next();
-    const body = await readCapped(ctx, MAX_BODY_BYTES);
-    if (body === undefined) return tooLarge(ctx);
-    try {
-      // oidc-provider reads an already parsed body from ctx.request.body when the stream is spent.
-      (ctx.request as { body?: unknown }).body = type === 'application/json' ? JSON.parse(body.toString('utf8')) : parseQuery(body.toString('utf8'));
-    } catch {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'failed to parse the request body' };
-      return;
-    }
-    await next();
+    return type ? readProviderBody(ctx, type) : true;
   };
+}
+
+async function readProviderBody(ctx: Context, type: string): Promise<boolean> {
+  const body = await readCapped(ctx, MAX_BODY_BYTES);
+  if (body === undefined) {
+    tooLarge(ctx);
+    return false;
+  }
+  try {
+    // oidc-provider reads an already parsed body from ctx.request.body when the stream is spent.
+    (ctx.request as { body?: unknown }).body = type === 'application/json' ? JSON.parse(body.toString('utf8')) : parseQuery(body.toString('utf8'));
+  } catch {
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_request', error_description: 'failed to parse the request body' };
+    return false;
+  }
+  return true;
 }
