@@ -66,9 +66,11 @@ export function bodyLimit({ providerPrefix }: { providerPrefix: string }): (ctx:
   return (ctx) => {
     const declared = ctx.req.headers['content-length'];
     if (declared !== undefined && declared !== '') {
-      if (Number(declared) <= MAX_BODY_BYTES) return true;
-      tooLarge(ctx);
-      return false;
+      if (Number(declared) > MAX_BODY_BYTES) {
+        tooLarge(ctx);
+        return false;
+      }
+      return true;
     }
     if (!ctx.path.startsWith(`${providerPrefix}/`) || ctx.get('transfer-encoding') === '') return true;
     // The provider only ever reads form and JSON bodies; anything else it never looks at.
