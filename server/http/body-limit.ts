@@ -60,7 +60,8 @@ export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefi
 
 /**
  * Whether the request may go on; when not, the answer (413, or 400 for a body that does not
- * parse) is set. Synchronous unless a chunked /oidc body has to be read first.
+ * parse) is set. Asynchronous only for a form or JSON body to /oidc/ sent without a length, which
+ * is read here; a client that goes away mid-body makes the promise reject.
  */
 export function bodyLimit({ providerPrefix }: { providerPrefix: string }): (ctx: Context) => boolean | Promise<boolean> {
   return (ctx) => {

@@ -17,7 +17,7 @@ export interface EdgeOptions {
   metrics: Metrics;
   /** The histogram's route label of a request (route-name.ts). */
   routeOf: (ctx: Context) => string;
-  /** PUBLIC_URL is https: HSTS, and cookies marked Secure behind any proxy. */
+  /** PUBLIC_URL is https: HSTS, and Secure cookies even when the proxy is not trusted (security-headers.ts). */
   https: boolean;
   /** Where the provider is mounted: its errors and bodies follow OAuth's conventions. */
   providerPrefix: string;

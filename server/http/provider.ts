@@ -1,6 +1,6 @@
 // The /oidc branch: the provider, mounted, with two paths of ours in front of it. POST /token runs
-// under its rate limit; GET /jwks is served from KEYS_DIR. One middleware routes to them, so a
-// token request passes one frame here rather than three.
+// under its rate limit; GET and HEAD /jwks are served from KEYS_DIR. This router is what confines
+// each of them to its path and methods; every other request goes straight to the provider.
 import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
