@@ -17,8 +17,8 @@ export interface AccessLog {
 export function accessLog({ log, metrics, routeOf }: { log: Logger; metrics: Metrics; routeOf: (ctx: Context) => string }): AccessLog {
   return {
     start(ctx) {
-      const incoming = ctx.req.headers['x-request-id'];
-      const requestId = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      const incoming = ctx.get('x-request-id');
+      const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
       ctx.state.requestId = requestId;
       ctx.res.setHeader('X-Request-Id', requestId);
       return performance.now();

@@ -65,8 +65,8 @@ export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefi
  */
 export function bodyLimit({ providerPrefix }: { providerPrefix: string }): (ctx: Context) => boolean | Promise<boolean> {
   return (ctx) => {
-    const declared = ctx.req.headers['content-length'];
-    if (declared !== undefined && declared !== '') {
+    const declared = ctx.get('content-length');
+    if (declared !== '') {
       if (Number(declared) > MAX_BODY_BYTES) {
         tooLarge(ctx);
         return false;

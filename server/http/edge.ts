@@ -33,7 +33,7 @@ export function edge({ log, metrics, routeOf, https, providerPrefix }: EdgeOptio
     setHeaders(ctx);
     try {
       const body = admitBody(ctx);
-      if ((body === true || (body !== false && (await body))) && admitQuery(ctx)) await next();
+      if ((typeof body === 'boolean' ? body : await body) && admitQuery(ctx)) await next();
     } catch (error) {
       answerError(ctx, error);
     } finally {
