@@ -13,11 +13,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const deps = await createDeps(config);
   const state: AppState = { draining: false };
-  const handle = createApp(deps, state).callback();
+  const handle = createApp(deps, state);
   const server = createServer((req, res) => {
     // While draining, every answer closes its connection, so keep-alive clients move on.
     if (state.draining) res.setHeader('Connection', 'close');
-    void handle(req, res);
+    handle(req, res);
   });
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

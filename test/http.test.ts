@@ -116,6 +116,28 @@ describe('HTTP surface', () => {
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
   });
 
+  it('hands the provider every target below /oidc, with its URLs intact, and nothing else', async () => {
+    const discovery = (target: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        // A raw target: fetch would normalize an absolute-form one away.
+        const req = request(gh.url, { path: target }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const target of ['/oidc/.well-known/openid-configuration?x=1', `${gh.url}/oidc/.well-known/openid-configuration`]) {
+      const { status, body } = await discovery(target);
+      expect(status, target).toBe(200);
+      expect(JSON.parse(body), target).toMatchObject({ issuer: `${gh.url}/oidc`, token_endpoint: `${gh.url}/oidc/token` });
+    }
+    expect((await discovery('/oidcx/.well-known/openid-configuration')).status).toBe(404);
+    expect((await discovery('/.well-known/openid-configuration')).status).toBe(404);
+  });
+
   it('has no development login: the built-in devInteractions pages are not served', async () => {
     const res = await fetch(`${gh.url}/oidc/interaction/anything`);
     expect(res.status).toBe(404);

@@ -14,7 +14,7 @@ export interface AccessLog {
   finish(ctx: Context, started: number): void;
 }
 
-export function accessLog({ log, metrics, routeOf }: { log: Logger; metrics: Metrics; routeOf: (ctx: Context) => string }): AccessLog {
+export function accessLog({ log, metrics, routeOf, mountPath }: { log: Logger; metrics: Metrics; routeOf: (ctx: Context) => string; mountPath: string }): AccessLog {
   return {
     start(ctx) {
       const incoming = ctx.get('x-request-id');
@@ -31,7 +31,7 @@ export function accessLog({ log, metrics, routeOf }: { log: Logger; metrics: Met
       metrics.httpRequestDuration.observe({ method, route: routeOf(ctx), status: String(status) }, ms / 1000);
       // The line is built only when it is written: below `info` it is a cost on every request.
       if (log.isLevelEnabled('info')) {
-        log.info({ reqId: ctx.state.requestId, method, path: ctx.path, status, ms: Math.round(ms), userId: ctx.state.userId }, 'request');
+        log.info({ reqId: ctx.state.requestId, method, path: mountPath + ctx.path, status, ms: Math.round(ms), userId: ctx.state.userId }, 'request');
       }
     },
   };

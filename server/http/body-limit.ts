@@ -60,10 +60,10 @@ export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefi
 
 /**
  * Whether the request may go on; when not, the answer (413, or 400 for a body that does not
- * parse) is set. Asynchronous only for a form or JSON body to /oidc/ sent without a length, which
- * is read here; a client that goes away mid-body makes the promise reject.
+ * parse) is set. Asynchronous only for a form or JSON body to the provider (`oauth`) sent without
+ * a length, which is read here; a client that goes away mid-body makes the promise reject.
  */
-export function bodyLimit({ providerPrefix }: { providerPrefix: string }): (ctx: Context) => boolean | Promise<boolean> {
+export function bodyLimit({ oauth }: { oauth: boolean }): (ctx: Context) => boolean | Promise<boolean> {
   return (ctx) => {
     const declared = ctx.get('content-length');
     if (declared !== '') {
@@ -73,7 +73,7 @@ export function bodyLimit({ providerPrefix }: { providerPrefix: string }): (ctx:
       }
       return true;
     }
-    if (!ctx.path.startsWith(`${providerPrefix}/`) || ctx.get('transfer-encoding') === '') return true;
+    if (!oauth || ctx.get('transfer-encoding') === '') return true;
     // The provider only ever reads form and JSON bodies; anything else it never looks at.
     const type = ctx.is('application/x-www-form-urlencoded', 'application/json');
     return type ? readProviderBody(ctx, type) : true;

@@ -19,15 +19,17 @@ export interface EdgeOptions {
   routeOf: (ctx: Context) => string;
   /** PUBLIC_URL is https: HSTS, and Secure cookies even when the proxy is not trusted (security-headers.ts). */
   https: boolean;
-  /** Where the provider is mounted: its errors and bodies follow OAuth's conventions. */
-  providerPrefix: string;
+  /** The path the app is mounted at ('' at the root); the log line names the request's full path. */
+  mountPath: string;
+  /** The provider's app: its errors and bodies follow OAuth's conventions. */
+  oauth: boolean;
 }
 
-export function edge({ log, metrics, routeOf, https, providerPrefix }: EdgeOptions): Middleware {
-  const requests = accessLog({ log, metrics, routeOf });
+export function edge({ log, metrics, routeOf, https, mountPath, oauth }: EdgeOptions): Middleware {
+  const requests = accessLog({ log, metrics, routeOf, mountPath });
   const setHeaders = securityHeaders({ https });
-  const answerError = errorResponses({ log, providerPrefix });
-  const admitBody = bodyLimit({ providerPrefix });
+  const answerError = errorResponses({ log, oauth });
+  const admitBody = bodyLimit({ oauth });
   return async (ctx, next) => {
     const started = requests.start(ctx);
     setHeaders(ctx);

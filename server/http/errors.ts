@@ -6,14 +6,14 @@ import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** Answers a request whose handling threw. */
-export function errorResponses({ log, providerPrefix }: { log: Logger; providerPrefix: string }): (ctx: Context, error: unknown) => void {
+export function errorResponses({ log, oauth }: { log: Logger; oauth: boolean }): (ctx: Context, error: unknown) => void {
   return (ctx, error) => {
     if (error instanceof AppError) {
       const { trpc, http } = ERROR_STATUS[error.code];
       ctx.status = http;
       if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
       // The provider's clients read OAuth's error shape; everyone else reads ours.
-      ctx.body = ctx.path.startsWith(`${providerPrefix}/`)
+      ctx.body = oauth
         ? { error: error.code === 'RATE_LIMITED' ? 'rate_limited' : 'temporarily_unavailable', error_description: error.message }
         : { error: { code: trpc, message: error.message, ...error.details } };
       return;

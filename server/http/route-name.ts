@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 
 const FIXED = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** Routes of the API's app: health, tRPC procedures, the login pages, REST. */
 export function routeNamer(procedures: ReadonlySet<string>): (ctx: Context) => string {
   return (ctx) => {
     const path = ctx.path;
@@ -13,15 +14,17 @@ export function routeNamer(procedures: ReadonlySet<string>): (ctx: Context) => s
       if (procedures.has(name)) return `trpc:${name}`;
       return name.includes(',') ? 'trpc:batch' : 'trpc:unknown';
     }
-    // Served by Gatehouse itself (server/http/jwks.ts), so the provider names no route for it.
-    if (path === '/oidc/jwks') return 'oidc:jwks';
-    if (path === '/oidc' || path.startsWith('/oidc/')) {
-      // The provider names the route it matched (token, jwks, discovery, ...); a closed set.
-      const route = (ctx as { oidc?: { route?: unknown } }).oidc?.route;
-      return typeof route === 'string' && /^[a-z_]{1,40}$/.test(route) ? `oidc:${route}` : 'oidc:other';
-    }
     if (path.startsWith('/interaction/')) return 'interaction';
     if (path === '/api' || path.startsWith('/api/')) return 'api';
     return 'other';
   };
+}
+
+/** Routes of the provider's app, whose paths are below its mount point. */
+export function providerRouteName(ctx: Context): string {
+  // Served by Gatehouse itself (server/http/jwks.ts), so the provider names no route for it.
+  if (ctx.path === '/jwks') return 'oidc:jwks';
+  // The provider names the route it matched (token, jwks, discovery, ...); a closed set.
+  const route = (ctx as { oidc?: { route?: unknown } }).oidc?.route;
+  return typeof route === 'string' && /^[a-z_]{1,40}$/.test(route) ? `oidc:${route}` : 'oidc:other';
 }

@@ -21,8 +21,9 @@ export function trackTokenEndpoint(provider: Provider, { db, audit }: { db: Db; 
   provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
     await next();
     if (ctx.oidc?.route !== 'token') return;
-    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
     const grantType = ctx.oidc.params?.grant_type;
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token') return;
+    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
 
     // A code exchanged for tokens starts a session that the user can list and revoke.
     if (grantType === 'authorization_code' && ctx.status === 200) {

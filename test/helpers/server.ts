@@ -73,7 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Test files sign up dozens of accounts from one address; the sign-up limit has its own tests.
     rateLimits: { register_ip: { points: 10_000 }, ...options.rateLimits },
   });
-  server.on('request', createApp(deps).callback());
+  server.on('request', createApp(deps));
 
   return {
     url,
