@@ -45,34 +45,44 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const database = options.database ?? (await createTestDatabase());
   const keysDir = options.keysDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-keys-')));
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PUBLIC_URL: url,
-    DATABASE_URL: database.url,
-    KEYS_DIR: keysDir,
-    BCRYPT_COST: '4',
-    LOG_LEVEL: 'info',
-    ...options.env,
-  });
+  let url: string;
+  let deps: Deps;
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      const lines = String(chunk).split('\n').filter(Boolean);
-      logs.push(...lines);
-      captureLogLines(lines);
-      done();
-    },
-  });
-  const deps = await createDeps(config, {
-    log: createLogger(config.logLevel, sink),
-    purgeIntervalMs: 0,
-    ...options,
-    // Test files sign up dozens of accounts from one address; the sign-up limit has its own tests.
-    rateLimits: { register_ip: { points: 10_000 }, ...options.rateLimits },
-  });
+  try {
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PUBLIC_URL: url,
+      DATABASE_URL: database.url,
+      KEYS_DIR: keysDir,
+      BCRYPT_COST: '4',
+      LOG_LEVEL: 'info',
+      ...options.env,
+    });
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        const lines = String(chunk).split('\n').filter(Boolean);
+        logs.push(...lines);
+        captureLogLines(lines);
+        done();
+      },
+    });
+    deps = await createDeps(config, {
+      log: createLogger(config.logLevel, sink),
+      purgeIntervalMs: 0,
+      ...options,
+      // Test files sign up dozens of accounts from one address; the sign-up limit has its own tests.
+      rateLimits: { register_ip: { points: 10_000 }, ...options.rateLimits },
+    });
+  } catch (error) {
+    // A start that fails (a refused configuration) leaves no socket, database or private keys
+    // behind: only what the caller handed in stays.
+    server.close();
+    if (!options.database) await database.drop();
+    if (!options.keysDir) await rm(keysDir, { recursive: true, force: true });
+    throw error;
+  }
   server.on('request', createApp(deps));
 
   return {
