@@ -3,7 +3,7 @@
 // /trpc (CORS, tRPC), /interaction (login pages), /api (CORS, REST), and health and metrics.
 // Each app starts with the same shared edge (request ids and logs, headers, errors, body limit,
 // query check). Each piece lives in server/http/, server/oidc/ or server/rest/.
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { RequestListener } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
 import mount from 'koa-mount';
@@ -43,7 +43,8 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
   // token endpoint, where the provider's own work is a couple of hundred microseconds, a second
   // Koa context and koa-mount's path rewriting show in the throughput (README, "Performance").
   const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, tokenLimit: deps.rateLimits.token, published: deps.published }));
-  // oidc-provider builds its URLs from the mount point: req.originalUrl, else ctx.mountPath.
+  // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
+  // (Express's) is not set.
   oidc.context.mountPath = OIDC;
 
   const procedures = new Set(Object.keys(appRouter._def.procedures));
@@ -76,7 +77,6 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
       void handleApi(req, res);
       return;
     }
-    (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
     req.url = rest;
     void handleOidc(req, res);
   };
