@@ -74,7 +74,6 @@ describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
     await page.getByLabel('Password').fill(account.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('heading', { name: 'Allow access?' }).isVisible()).resolves.toBe(true);
-    await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/gatehouse-consent.png` });
     await page.getByRole('button', { name: 'Allow' }).click();
 
     await page.waitForURL(`${appUrl}/callback**`);
