@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, oauthClients } from '../db/schema/index.ts';
 import { digest } from '../server/oidc/adapter.ts';
 import { Agent, formAction, hiddenField } from './helpers/agent.ts';
+import { APP, authorize as authorizeAs, insecure, issuerOf, oauthError, webApp as registerWebApp } from './helpers/oidc-flow.ts';
 import { newAccount, signIn, startTestServer, type TestServer } from './helpers/server.ts';
 
 let gh: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
-const APP = 'http://127.0.0.1:9/app';
-const insecure = { execute: [oidc.allowInsecureRequests] };
+const webApp = (options: Parameters<typeof registerWebApp>[2] = {}) => registerWebApp(gh, admin, options);
+const authorize = (agent: Agent, url: URL, account: { email: string; password: string }, options?: { expectConsent?: boolean }) => authorizeAs(gh, agent, url, account, options);
 
 beforeAll(async () => {
   gh = await startTestServer();
@@ -19,49 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => gh?.close());
 
-/** The OAuth error code of a failed openid-client call, from the body or a WWW-Authenticate challenge. */
-async function oauthError(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-  } catch (error) {
-    const e = error as { error?: string; cause?: { parameters?: { error?: string } }[] };
-    return e.error ?? e.cause?.[0]?.parameters?.error;
-  }
-  return undefined;
-}
-
-const issuer = () => new URL(`${gh.url}/oidc`);
+const issuer = () => issuerOf(gh);
 const api = () => `${gh.url}/api`;
-
-async function webApp(options: { public?: boolean; scopes?: string[] } = {}) {
-  const created = await admin.caller.admin.clients.create({
-    name: 'Third Party App',
-    grantTypes: ['authorization_code', 'refresh_token'],
-    redirectUris: [`${APP}/callback`],
-    postLogoutRedirectUris: [`${APP}/bye`],
-    public: options.public ?? false,
-    ...(options.scopes ? { scopes: options.scopes as never } : {}),
-  });
-  const auth = created.clientSecret ? oidc.ClientSecretBasic(created.clientSecret) : oidc.None();
-  const config = await oidc.discovery(issuer(), created.clientId, undefined, auth, insecure);
-  return { ...created, config };
-}
-
-/** Runs the browser half of the flow: login page, optional consent, back to the app with a code. */
-async function authorize(agent: Agent, url: URL, account: { email: string; password: string }, { expectConsent = true } = {}) {
-  let hop = await agent.follow(url.href, gh.url);
-  expect(hop.status).toBe(200);
-  expect(hop.body).toContain('<form');
-  if (hop.body.includes('name="password"')) {
-    hop = await agent.follow(`${gh.url}${formAction(hop.body)}`, gh.url, { form: { csrf: hiddenField(hop.body, 'csrf'), ...account } });
-  }
-  if (expectConsent) {
-    expect(hop.body).toMatch(/Allow access/);
-    hop = await agent.follow(`${gh.url}${formAction(hop.body, 0)}`, gh.url, { form: { csrf: hiddenField(hop.body, 'csrf') } });
-  }
-  expect(hop.location, hop.body.slice(0, 300)).toBeTruthy();
-  return new URL(hop.location!);
-}
 
 describe('discovery and service flows', () => {
   it('client credentials: an at+jwt with sub = client id, API audience and no session', async () => {
