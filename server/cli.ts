@@ -10,6 +10,7 @@ import { createAudit } from './services/audit.ts';
 import { createUserAdmin } from './services/admin-users.ts';
 import { checkPasswordPolicy, createPasswords } from './services/passwords.ts';
 import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
+import { operator } from './services/rbac.ts';
 import { createDeps, keyRetentionSeconds } from './deps.ts';
 import { createLogger } from './logger.ts';
 import { rotateKeys } from './oidc/keystore.ts';
@@ -73,7 +74,7 @@ async function userCreate(args: string[]): Promise<void> {
     const admin = createUserAdmin({ db: database.db, audit: createAudit(database.db), passwords, assertStrong: () => {} });
     const user = await admin.create(
       { email: values.email.trim().toLowerCase(), password, name: values.name, roles: values.role ?? ['user'] },
-      { userId: null, meta: { ip: null, userAgent: 'gatehouse-cli' } },
+      operator(),
     );
     process.stdout.write(`created user ${user.id} <${user.email}> roles: ${user.roles.join(', ')}\n`);
   } finally {
@@ -112,7 +113,7 @@ async function clientsCreate(args: string[]): Promise<void> {
         public: values.public ?? false,
         firstParty: values['first-party'] ?? false,
       },
-      { userId: null, meta: { ip: null, userAgent: 'gatehouse-cli' } },
+      operator(),
     );
     process.stdout.write(`client_id: ${created.clientId}\n`);
     if (created.clientSecret) process.stdout.write(`client_secret: ${created.clientSecret}\n(shown once: it is stored only as a digest)\n`);

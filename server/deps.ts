@@ -13,6 +13,7 @@ import { trackTokenEndpoint } from './oidc/token-events.ts';
 import { countIssuedTokens } from './oidc/token-metrics.ts';
 import { createTokenService, type TokenService } from './oidc/tokens.ts';
 import { createUserAdmin, type UserAdmin } from './services/admin-users.ts';
+import { createAccessDenials, type AccessDenials } from './services/access-denied.ts';
 import { createAudit, type Audit } from './services/audit.ts';
 import { auditMetricsHook } from './services/audit-metrics.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
@@ -58,6 +59,8 @@ export interface Deps {
    */
   rateLimits: RateLimits;
   rateLimitStore: RateLimitStore;
+  /** access_denied rows, one per user and procedure a minute. */
+  accessDenials: AccessDenials;
   /** Deletes expired provider rows, sessions and rate-limit counters. */
   purge(): Promise<void>;
   /** Stops timers and closes the database and the rate-limit store. */
@@ -126,6 +129,8 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     },
   });
 
+  const accessDenials = createAccessDenials({ audit, store: rateLimitStore });
+
   const purge = async () => {
     try {
       await purgeExpiredOidcRows(db);
@@ -155,6 +160,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     clientAdmin,
     rateLimits,
     rateLimitStore,
+    accessDenials,
     purge,
     async close() {
       clearInterval(timer);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, oauthClients } from '../db/schema/index.ts';
 import { digest } from '../server/oidc/adapter.ts';
 import { Agent, formAction, hiddenField } from './helpers/agent.ts';
-import { APP, authorize as authorizeAs, insecure, issuerOf, oauthError, webApp as registerWebApp } from './helpers/oidc-flow.ts';
+import { APP, authorize as authorizeAs, firstPartyApp, insecure, issuerOf, oauthError, webApp as registerWebApp } from './helpers/oidc-flow.ts';
 import { newAccount, signIn, startTestServer, type TestServer } from './helpers/server.ts';
 
 let gh: TestServer;
@@ -149,10 +149,7 @@ describe('authorization code + PKCE', () => {
   it('skips consent for a first-party client and for a grant already given', async () => {
     const account = newAccount('fp');
     await gh.caller().auth.register(account);
-    const created = await gh.deps.clientAdmin.create(
-      { name: 'Our Dashboard', grantTypes: ['authorization_code'], redirectUris: [`${APP}/callback`], public: true, firstParty: true },
-      { userId: null, meta: { ip: null, userAgent: null } },
-    );
+    const created = await firstPartyApp(gh, 'Our Dashboard');
     const config = await oidc.discovery(issuer(), created.clientId, undefined, oidc.None(), insecure);
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(config, { redirect_uri: `${APP}/callback`, scope: 'openid api', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 's1' });

@@ -9,8 +9,8 @@ import { roles, userRoles, users, type UserRow } from '../../db/schema/index.ts'
 import { AppError } from '../errors.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
-import { BUILT_IN_ROLES } from './rbac.ts';
-import { anotherActiveAdminExists, LAST_ADMIN_MESSAGE, lockAdminChanges, type Actor } from './roles.ts';
+import { BUILT_IN_ROLES, changedBetween, type Actor } from './rbac.ts';
+import { anotherActiveAdminExists, assertMayGrant, LAST_ADMIN_MESSAGE, lockAdminChanges } from './roles.ts';
 import { endUserSessions } from './sessions.ts';
 import { findUserById, insertUser, toUser } from './users.ts';
 import type { User, UserPage } from '../views.ts';
@@ -159,6 +159,7 @@ export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdmi
       const passwordHash = await passwords.hash(input.password);
       const roleNames = [...new Set(input.roles ?? [BUILT_IN_ROLES.user])];
       return db.transaction(async (tx) => {
+        await assertMayGrant(tx, actor, roleNames);
         const row = await insertUser(tx, { email: input.email, passwordHash, name: input.name, roles: roleNames });
         await audit.record({ type: 'user_created', success: true, userId: row.id, actorId: actor.userId, metadata: { email: row.email, roles: roleNames }, ...actor.meta }, tx);
         return view(row, tx);
@@ -170,6 +171,8 @@ export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdmi
         await lockAdminChanges(tx);
         const { row, roleNames } = await lockedUser(tx, input.id);
         const nextRoles = input.roles ? [...new Set(input.roles)].sort() : roleNames;
+        const rolesChanged = input.roles !== undefined && nextRoles.join() !== [...roleNames].sort().join();
+        if (rolesChanged) await assertMayGrant(tx, actor, changedBetween(roleNames, nextRoles));
         const losesAdmin = roleNames.includes(BUILT_IN_ROLES.admin) && !nextRoles.includes(BUILT_IN_ROLES.admin);
         const disabling = input.isActive === false && row.isActive;
         if (losesAdmin || disabling) await guardLastAdmin(tx, row, roleNames);
@@ -183,7 +186,6 @@ export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdmi
           })
           .where(eq(users.id, row.id))
           .returning();
-        const rolesChanged = input.roles !== undefined && nextRoles.join() !== [...roleNames].sort().join();
         if (rolesChanged) {
           await setRoles(tx, row.id, nextRoles);
           await audit.record({ type: 'role_changed', success: true, userId: row.id, actorId: actor.userId, metadata: { from: roleNames, to: nextRoles }, ...actor.meta }, tx);

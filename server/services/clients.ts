@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts';
 import { digest } from '../oidc/adapter.ts';
 import type { ClientView, CreatedClient } from '../views.ts';
 import type { Audit } from './audit.ts';
-import type { Actor } from './roles.ts';
+import type { Actor } from './rbac.ts';
 import { endSession } from './sessions.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;

@@ -1,17 +1,11 @@
 // Roles and their permissions, and the guard that keeps at least one active admin.
-import { and, count, eq, exists, ne, sql } from 'drizzle-orm';
+import { and, count, eq, exists, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { Audit, RequestMeta } from './audit.ts';
+import type { Audit } from './audit.ts';
 import type { RoleView } from '../views.ts';
-import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from './rbac.ts';
-
-export interface Actor {
-  /** The signed-in admin; null for the operator CLI. */
-  userId: string | null;
-  meta: RequestMeta;
-}
+import { assertHolds, BUILT_IN_ROLES, changedBetween, PERMISSIONS, type Actor, type Permission } from './rbac.ts';
 
 function toRoleView(row: RoleRow, userCount: number): RoleView {
   return {
@@ -57,6 +51,16 @@ export async function anotherActiveAdminExists(tx: Db, userId: string | null): P
 
 export const LAST_ADMIN_MESSAGE = 'There must always be at least one active admin';
 
+const CANNOT_SHAPE = 'You can only add to or take from a role the permissions you hold';
+const CANNOT_GRANT = 'You can only grant or remove roles whose permissions you hold';
+
+/** FORBIDDEN unless the actor holds every permission of each named role. */
+export async function assertMayGrant(tx: Db, actor: Actor, roleNames: readonly string[]): Promise<void> {
+  if (roleNames.length === 0) return;
+  const rows = await tx.select({ permissions: roles.permissions }).from(roles).where(inArray(roles.name, [...roleNames]));
+  assertHolds(actor, rows.flatMap((row) => row.permissions), CANNOT_GRANT);
+}
+
 export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
   async function find(tx: Db, id: string): Promise<RoleRow> {
     const [row] = await tx.select().from(roles).where(eq(roles.id, id)).limit(1);
@@ -77,6 +81,7 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
     },
 
     async create(input: { name: string; description?: string | null | undefined; permissions: Permission[] }, actor: Actor): Promise<RoleView> {
+      assertHolds(actor, input.permissions, CANNOT_SHAPE);
       return db.transaction(async (tx) => {
         const [row] = await tx
           .insert(roles)
@@ -99,6 +104,7 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
           throw new AppError('CONFLICT', 'Built-in roles cannot be renamed');
         }
         const permissions = input.permissions && [...new Set(input.permissions)].sort();
+        if (permissions) assertHolds(actor, changedBetween<string>(row.permissions, permissions), CANNOT_SHAPE);
         // The admin role holds every permission by definition (CONTRACT section 4).
         if (row.name === BUILT_IN_ROLES.admin && permissions && permissions.length !== PERMISSIONS.length) {
           throw new AppError('CONFLICT', 'The admin role always holds every permission');
@@ -134,6 +140,7 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
       return db.transaction(async (tx) => {
         const row = await find(tx, id);
         if (row.builtIn) throw new AppError('CONFLICT', 'Built-in roles cannot be deleted');
+        assertHolds(actor, row.permissions as string[], CANNOT_SHAPE);
         await tx.delete(roles).where(eq(roles.id, id));
         await audit.record({ type: 'role_changed', success: true, actorId: actor.userId, metadata: { action: 'deleted', role: row.name }, ...actor.meta }, tx);
         return { success: true as const };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
 import { publicErrorOf } from './errors.ts';
+import { FIRST_PARTY_CLIENT_ID } from '../oidc/provider.ts';
 import type { AccessClaims } from '../oidc/tokens.ts';
 import type { Permission } from '../services/rbac.ts';
 import { loadSignedIn } from '../services/signed-in.ts';
@@ -69,25 +70,25 @@ export { z };
 
 /**
  * Requires every named permission, read from the database on each request (with the user, by
- * authedProcedure), so a role change applies at the user's next call. A refusal is audited as
- * access_denied.
+ * authedProcedure), so a role change applies at the user's next call; and, for a token held by an
+ * app other than the first-party client, granted scopes that name them. A refusal, here or by the
+ * procedure (an actor handing out more than it holds), is audited as access_denied, at most once
+ * per user and procedure a minute.
  */
 export function requirePermission(...required: [Permission, ...Permission[]]) {
   return authedProcedure.use(async ({ ctx, path, next }) => {
-    const { access } = ctx;
+    const { access, user, auth } = ctx;
+    const denied = (reason: string) => ctx.deps.accessDenials.record({ userId: user.id, procedure: path, reason, metadata: { required }, meta: ctx.meta });
     const missing = required.filter((p) => !access.permissions.includes(p));
-    if (missing.length > 0) {
-      await ctx.deps.audit.record({
-        type: 'access_denied',
-        success: false,
-        userId: ctx.user.id,
-        actorId: ctx.user.id,
-        reason: `missing ${missing.join(', ')}`,
-        metadata: { procedure: path, required },
-        ...ctx.meta,
-      });
+    const scopes = auth.claims.client_id === FIRST_PARTY_CLIENT_ID ? null : (auth.claims.scope ?? '').split(' ');
+    const ungranted = scopes ? required.filter((p) => !scopes.includes(p)) : [];
+    if (missing.length > 0 || ungranted.length > 0) {
+      await denied(missing.length > 0 ? `missing ${missing.join(', ')}` : `client ${auth.claims.client_id} not granted ${ungranted.join(', ')}`);
       throw new TRPCError({ code: 'FORBIDDEN', message: 'You do not have permission to do this' });
     }
-    return next({ ctx: { access, actor: { userId: ctx.user.id, meta: ctx.meta } } });
+    const result = await next({ ctx: { access, actor: { userId: user.id, permissions: access.permissions, meta: ctx.meta } } });
+    const cause = result.ok ? undefined : result.error.cause;
+    if (cause instanceof AppError && cause.code === 'FORBIDDEN') await denied(cause.message);
+    return result;
   });
 }

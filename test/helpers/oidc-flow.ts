@@ -2,6 +2,7 @@
 // Agent for the browser half (the hosted login and consent pages).
 import * as oidc from 'openid-client';
 import { expect } from 'vitest';
+import { operator } from '../../server/services/rbac.ts';
 import { Agent, formAction, hiddenField } from './agent.ts';
 import type { signIn, TestServer } from './server.ts';
 
@@ -34,6 +35,11 @@ export async function webApp(gh: TestServer, admin: Awaited<ReturnType<typeof si
   const auth = created.clientSecret ? oidc.ClientSecretBasic(created.clientSecret) : oidc.None();
   const config = await oidc.discovery(issuerOf(gh), created.clientId, undefined, auth, insecure);
   return { ...created, config };
+}
+
+/** Registers a public first-party app (no consent screen), as an operator would, redirecting to APP/callback. */
+export function firstPartyApp(gh: TestServer, name: string) {
+  return gh.deps.clientAdmin.create({ name, grantTypes: ['authorization_code'], redirectUris: [`${APP}/callback`], public: true, firstParty: true }, operator());
 }
 
 /** Runs the browser half of the flow: login page, optional consent, back to the app with a code. */

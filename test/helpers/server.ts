@@ -9,6 +9,7 @@ import { createApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createDeps, type Deps, type DepsOptions } from '../../server/deps.ts';
 import { createLogger } from '../../server/logger.ts';
+import { operator } from '../../server/services/rbac.ts';
 import { createContext } from '../../server/trpc/context.ts';
 import { createCallerFactory } from '../../server/trpc/init.ts';
 import { appRouter } from '../../server/trpc/router.ts';
@@ -138,7 +139,7 @@ export function newAccount(prefix = 'user'): { email: string; password: string }
 
 /** Creates a user with `roles` directly and signs them in through auth.login. */
 export async function signIn(gh: TestServer, roles: string[] = ['user'], account = newAccount(roles[0]), meta = TEST_META) {
-  await gh.deps.userAdmin.create({ ...account, roles }, { userId: null, meta });
+  await gh.deps.userAdmin.create({ ...account, roles }, operator(meta));
   const tokens = await gh.caller({ meta }).auth.login(account);
   const authorization = `Bearer ${tokens.accessToken}`;
   return { account, tokens, user: tokens.user, authorization, caller: gh.caller({ authorization, meta }) };

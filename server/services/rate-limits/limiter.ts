@@ -72,7 +72,7 @@ function rawKeyOf(rule: CounterRule, subject: string, ip: string): string {
 }
 
 /** Store keys are digests: a copy of the store holds no email or address in clear, and keys stay short. */
-const storeKey = (raw: string): string => hash('sha256', raw, 'base64url');
+export const storeKey = (raw: string): string => hash('sha256', raw, 'base64url');
 
 /** Keys a process refuses without asking the store, until their window ends. */
 class LocalBlocks {

@@ -1,0 +1,53 @@
+// access_denied audit rows, at most one per user and procedure a minute, across instances: a user
+// calling what they may not, in a loop, must not be able to fill the audit trail.
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { Audit, RequestMeta } from './audit.ts';
+import { storeKey } from './rate-limits/limiter.ts';
+import type { RateLimitStore } from './rate-limits/store.ts';
+
+const WINDOW_SECONDS = 60;
+
+export interface AccessDenied {
+  userId: string;
+  /** The procedure refused, e.g. admin.users.list. */
+  procedure: string;
+  reason: string;
+  metadata: Record<string, unknown>;
+  meta: RequestMeta;
+}
+
+export interface AccessDenials {
+  /** Writes the access_denied row, unless this user was refused this procedure in the last minute. */
+  record(denied: AccessDenied): Promise<void>;
+}
+
+export function createAccessDenials({ audit, store }: { audit: Audit; store: RateLimitStore }): AccessDenials {
+  const counter = store.counter({ name: 'access_denied_audit', points: 1, seconds: WINDOW_SECONDS });
+  // What this process recorded already: no store round trip until the window ends.
+  const recorded = new Map<string, number>();
+
+  async function first(key: string): Promise<boolean> {
+    const now = Date.now();
+    if ((recorded.get(key) ?? 0) > now) return false;
+    if (recorded.size > 10_000) for (const [k, until] of recorded) if (until <= now) recorded.delete(k);
+    try {
+      const res = await counter.consume(storeKey(key));
+      recorded.set(key, now + res.msBeforeNext);
+      return true;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        recorded.set(key, now + error.msBeforeNext);
+        return false;
+      }
+      // The store cannot say: record rather than lose the row.
+      return true;
+    }
+  }
+
+  return {
+    async record({ userId, procedure, reason, metadata, meta }) {
+      if (!(await first(`${userId}\n${procedure}`))) return;
+      await audit.record({ type: 'access_denied', success: false, userId, actorId: userId, reason, metadata: { procedure, ...metadata }, ...meta });
+    },
+  };
+}
