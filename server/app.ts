@@ -14,6 +14,7 @@ import { edge, type EdgeOptions } from './http/edge.ts';
 import { health, type AppState } from './http/health.ts';
 import { below } from './http/mount-point.ts';
 import { providerEndpoint } from './http/provider.ts';
+import { pinToPublicUrl } from './http/public-url.ts';
 import { providerRouteName, routeNamer } from './http/route-name.ts';
 import { trpcEndpoint } from './http/trpc.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
@@ -31,8 +32,9 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
   const https = new URL(config.publicUrl).protocol === 'https:';
   const koa = (shared: Pick<EdgeOptions, 'routeOf' | 'mountPath' | 'oauth'>, branch: Middleware): Koa => {
     // The provider signs its cookies with these keys; an app it runs in must use the same ones.
-    const app = new Koa({ keys: deps.keys.cookieSecrets, proxy: config.trustProxy });
+    const app = new Koa({ keys: deps.keys.cookieSecrets, proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy });
     app.silent = true;
+    pinToPublicUrl(app, config.publicUrl);
     app.use(edge({ log, metrics, https, ...shared }));
     app.use(branch);
     return app;
@@ -44,8 +46,10 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
   // Koa context and koa-mount's path rewriting show in the throughput (README, "Performance").
   const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, tokenLimit: deps.rateLimits.token, published: deps.published }));
   // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
-  // (Express's) is not set.
-  oidc.context.mountPath = OIDC;
+  // (Express's) is not set: the issuer's path, which keeps a path prefix of PUBLIC_URL.
+  oidc.context.mountPath = new URL(config.issuer).pathname;
+  // The provider's own app serves the in-process refreshes of auth.refresh.
+  pinToPublicUrl(provider, config.publicUrl);
 
   const procedures = new Set(Object.keys(appRouter._def.procedures));
   const crossOrigin = cors({ origins: config.corsOrigins });

@@ -1,5 +1,5 @@
-// The only reader of process.env. Every variable of CONTRACT section 1 is parsed here once, with its
-// default beside it; main.ts stops the process when parsing fails.
+// The only reader of process.env. Every variable is parsed here once, with its default beside it;
+// main.ts stops the process when parsing fails.
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -10,10 +10,6 @@ const integer = (min: number, max: number) =>
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
-
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((value) => ['true', '1', 'yes'].includes(value));
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -56,7 +52,12 @@ const envSchema = z.object({
     .default('')
     .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.url({ protocol: /^https?$/ }).refine((o) => new URL(o).origin === o, 'each origin must be scheme://host[:port]'))),
-  TRUST_PROXY: flag.default(false),
+  // Proxy hops in front of the service; true is one, false none.
+  TRUST_PROXY: z
+    .string()
+    .transform((value) => (['true', 'yes'].includes(value) ? '1' : ['false', 'no'].includes(value) ? '0' : value))
+    .pipe(integer(0, 10))
+    .default(0),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -83,7 +84,11 @@ export interface Config {
   passwordPolicy: 'standard' | 'nist';
   loginRateLimit: { points: number; seconds: number };
   corsOrigins: string[];
-  trustProxy: boolean;
+  /**
+   * Reverse-proxy hops in front of the service: the client address is the X-Forwarded-For entry
+   * that many hops from the right. 0: the socket's address, and X-Forwarded-* is never read.
+   */
+  trustProxy: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 

@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       passwordPolicy: 'standard',
       loginRateLimit: { points: 5, seconds: 60 },
       corsOrigins: [],
-      trustProxy: false,
+      trustProxy: 0,
       logLevel: 'info',
     });
   });
@@ -71,10 +71,16 @@ describe('loadConfig', () => {
       passwordPolicy: 'nist',
       loginRateLimit: { points: 10, seconds: 300 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
-      trustProxy: true,
+      trustProxy: 1,
       logLevel: 'warn',
     });
     expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).database).toEqual({ driver: 'pglite', dataDir: null });
+  });
+
+  it('reads TRUST_PROXY as a number of proxy hops, true being one', () => {
+    const hops = (value: string) => loadConfig({ TRUST_PROXY: value }).trustProxy;
+    expect([hops('false'), hops('0'), hops('true'), hops('1'), hops('2'), hops('yes'), hops('no')]).toEqual([0, 0, 1, 1, 2, 1, 0]);
+    for (const value of ['-1', '1.5', '11', 'two']) expect(problems({ TRUST_PROXY: value }).join(), value).toMatch(/^TRUST_PROXY/);
   });
 
   it('names the variable of every invalid value', () => {

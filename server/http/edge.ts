@@ -17,7 +17,7 @@ export interface EdgeOptions {
   metrics: Metrics;
   /** The histogram's route label of a request (route-name.ts). */
   routeOf: (ctx: Context) => string;
-  /** PUBLIC_URL is https: HSTS, and Secure cookies even when the proxy is not trusted (security-headers.ts). */
+  /** PUBLIC_URL is https: HSTS (security-headers.ts). */
   https: boolean;
   /** The path the app is mounted at ('' at the root); the log line names the request's full path. */
   mountPath: string;

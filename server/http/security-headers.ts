@@ -14,8 +14,5 @@ export function securityHeaders({ https }: { https: boolean }): (ctx: Context) =
   ];
   return (ctx) => {
     for (const [name, value] of headers) ctx.res.setHeader(name, value);
-    // PUBLIC_URL says browsers reach us over https, so TLS ends in front of this process even
-    // when the proxy is not trusted for X-Forwarded-*: cookies get their Secure flag.
-    if (https) Object.defineProperty(ctx.request, 'secure', { value: true });
   };
 }

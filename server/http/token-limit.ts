@@ -3,7 +3,7 @@
 // client-credentials client is not.
 import type { Context } from 'koa';
 import type { Limiter } from '../services/rate-limits/limiter.ts';
-import { requestMeta } from './request-meta.ts';
+import { requestMeta } from '../request/meta.ts';
 
 /**
  * Runs one token request under the limit; a status of 400 or more counts as a failure. Limits

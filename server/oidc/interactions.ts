@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
 import { MAX_PASSWORD_BYTES, passwordTooLong } from '../services/passwords.ts';
-import { requestMeta } from '../http/request-meta.ts';
+import { requestMeta } from '../request/meta.ts';
 import { consentPage, loginPage, messagePage, sendPage } from './views.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;

@@ -5,6 +5,7 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
+import { requestMeta } from '../request/meta.ts';
 import type { Audit } from '../services/audit.ts';
 import { endSession, recordSession, sessionKeyOf, touchSession } from '../services/sessions.ts';
 
@@ -23,7 +24,7 @@ export function trackTokenEndpoint(provider: Provider, { db, audit }: { db: Db; 
     if (ctx.oidc?.route !== 'token') return;
     const grantType = ctx.oidc.params?.grant_type;
     if (grantType !== 'authorization_code' && grantType !== 'refresh_token') return;
-    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+    const meta = requestMeta(ctx);
 
     // A code exchanged for tokens starts a session that the user can list and revoke.
     if (grantType === 'authorization_code' && ctx.status === 200) {

@@ -1,6 +1,6 @@
 import type { Context as KoaContext } from 'koa';
 import type { Deps } from '../deps.ts';
-import { requestMeta } from '../http/request-meta.ts';
+import { requestMeta } from '../request/meta.ts';
 import type { RequestMeta } from '../services/audit.ts';
 
 export interface Context {

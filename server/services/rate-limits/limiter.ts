@@ -12,6 +12,7 @@
 import { hash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../../errors.ts';
+import { addressBlock } from '../../ip.ts';
 import type { RequestMeta } from '../audit.ts';
 import { LIMIT_NAMES, type CounterRule, type LimitName } from './rules.ts';
 import type { RateLimitStore } from './store.ts';
@@ -130,7 +131,7 @@ function createLimiter(limit: LimitName, rules: CounterRule[], store: RateLimitS
   };
 
   const begin: Limiter['begin'] = async (subject, meta, context = {}) => {
-    const ip = meta.ip ?? 'unknown';
+    const ip = addressBlock(meta.ip ?? 'unknown');
     // Counted ahead: points taken here, keyed by digest. `skip` counters: checked in memory by
     // their raw key, charged (and digested) only if the attempt fails.
     const taken: { counter: Counter; key: string }[] = [];
