@@ -1,5 +1,5 @@
 // The request listener: two Koa apps behind one switch on the request target. /oidc goes to the
-// provider's app (the token rate limit, the JWKS, the provider), everything else to the API's:
+// provider's app (the provider, and the published JWKS), everything else to the API's:
 // /trpc (CORS, tRPC), /interaction (login pages), /api (CORS, REST), and health and metrics.
 // Each app starts with the same shared edge (request ids and logs, headers, errors, body limit,
 // query check). Each piece lives in server/http/, server/oidc/ or server/rest/.
@@ -44,7 +44,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
   // never passes through the API's middleware, nor an API call through the provider's: on the
   // token endpoint, where the provider's own work is a couple of hundred microseconds, a second
   // Koa context and koa-mount's path rewriting show in the throughput (README, "Performance").
-  const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, tokenLimit: deps.rateLimits.token, published: deps.published }));
+  const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, published: deps.published }));
   // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
   // (Express's) is not set: the issuer's path, which keeps a path prefix of PUBLIC_URL.
   oidc.context.mountPath = new URL(config.issuer).pathname;
@@ -65,7 +65,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
     branches(
       {
         '/trpc': [crossOrigin, trpcEndpoint(deps)],
-        '/interaction': [createInteractionRoutes({ provider, auth: deps.auth, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! })],
+        '/interaction': [createInteractionRoutes({ provider, auth: deps.auth, loginGuard: deps.loginGuard, config, log, secret: deps.keys.cookieSecrets[0]! })],
         // The REST mirror of the procedures, with its OpenAPI document and reference page.
         '/api': [crossOrigin, mount('/api', rest)],
       },

@@ -18,6 +18,7 @@ import { createAudit, type Audit } from './services/audit.ts';
 import { auditMetricsHook } from './services/audit-metrics.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
 import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
+import { createLoginGuard, type LoginGuard } from './services/login-guard.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
 import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
 import { limitRules, type CounterOverrides } from './services/rate-limits/rules.ts';
@@ -55,10 +56,12 @@ export interface Deps {
   clientAdmin: ClientAdmin;
   /**
    * Every rate limit: `login` (auth.login and the hosted login page), `changePassword`
-   * (me.changePassword), `register`, `refresh`, `verify`, `token` (/oidc/token).
+   * (me.changePassword), `register`, `verify`, `token` (/oidc/token and auth.refresh).
    */
   rateLimits: RateLimits;
   rateLimitStore: RateLimitStore;
+  /** Password sign-in under the login limit, with device cookies. */
+  loginGuard: LoginGuard;
   /** access_denied rows, one per user and procedure a minute. */
   accessDenials: AccessDenials;
   /** Deletes expired provider rows, sessions and rate-limit counters. */
@@ -88,15 +91,18 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const log = options.log ?? createLogger(config.logLevel);
   const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production', retentionSeconds: keyRetentionSeconds(config) });
   const database = await openDatabase(config.database);
+  let rateLimitStore: RateLimitStore | undefined;
   try {
-    return await wire(config, options, log, keys, database);
+    rateLimitStore = await openRateLimitStore(rateLimitTarget(config, database, options.rateLimitKeyPrefix ?? 'gatehouse'));
+    return await wire(config, options, log, keys, database, rateLimitStore);
   } catch (error) {
+    await rateLimitStore?.close();
     await database.close();
     throw error;
   }
 }
 
-async function wire(config: Config, options: DepsOptions, log: Logger, keys: Keys, database: Database): Promise<Deps> {
+async function wire(config: Config, options: DepsOptions, log: Logger, keys: Keys, database: Database, rateLimitStore: RateLimitStore): Promise<Deps> {
   const { db } = database;
   const metrics = createMetrics({ poolStats: () => database.poolStats() });
 
@@ -106,17 +112,6 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   await validateStaticClients(provider, staticClients);
   const published = createPublishedKeys(config.keysDir, keys, { retentionSeconds: keyRetentionSeconds(config) });
   const audit = createAudit(db, auditMetricsHook({ log, metrics }));
-  trackTokenEndpoint(provider, { db, audit });
-  countIssuedTokens(provider, metrics);
-  const passwords = await createPasswords(config.bcryptCost);
-  const tokens = createTokenService({ provider, config, db, published });
-  const auth = createAuthService({ config, db, audit, passwords, tokens });
-  const userAdmin = createUserAdmin({ db, audit, passwords, assertStrong: auth.assertStrong });
-  const roleAdmin = createRoleAdmin({ db, audit });
-  const clientAdmin = createClientAdmin({ db, audit, provider });
-  await ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong: auth.assertStrong });
-
-  const rateLimitStore = await openRateLimitStore(rateLimitTarget(config, database, options.rateLimitKeyPrefix ?? 'gatehouse'));
   const rateLimits = createRateLimits(rateLimitStore, limitRules(config.loginRateLimit, options.rateLimits), {
     async onRejected({ limit, counter, first, meta, userId, metadata }) {
       metrics.rateLimitRejections.inc({ limit, counter });
@@ -128,8 +123,17 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
       log.error({ err: error, limit }, 'rate-limit store failed');
     },
   });
-
+  trackTokenEndpoint(provider, { db, audit, limit: rateLimits.token });
+  countIssuedTokens(provider, metrics);
+  const passwords = await createPasswords(config.bcryptCost);
+  const tokens = createTokenService({ provider, config, db, published });
+  const auth = createAuthService({ config, db, audit, passwords, tokens });
+  const userAdmin = createUserAdmin({ db, audit, passwords, assertStrong: auth.assertStrong });
+  const roleAdmin = createRoleAdmin({ db, audit });
+  const clientAdmin = createClientAdmin({ db, audit, provider });
+  const loginGuard = createLoginGuard({ limit: rateLimits.login, secrets: keys.cookieSecrets });
   const accessDenials = createAccessDenials({ audit, store: rateLimitStore });
+  await ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong: auth.assertStrong });
 
   const purge = async () => {
     try {
@@ -160,6 +164,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     clientAdmin,
     rateLimits,
     rateLimitStore,
+    loginGuard,
     accessDenials,
     purge,
     async close() {

@@ -1,5 +1,5 @@
 // One error type with stable codes. Services throw it; only the edges (the tRPC error formatter,
-// the Koa error middleware) turn a code into a status.
+// the Koa error middleware, the provider's token endpoint) turn a code into a status.
 export const ERROR_STATUS = {
   INVALID_INPUT: { trpc: 'BAD_REQUEST', http: 400 },
   WEAK_PASSWORD: { trpc: 'BAD_REQUEST', http: 400 },
@@ -35,3 +35,11 @@ export class AppError extends Error {
 
 /** The one message for every failed sign-in, whatever the reason: it must not reveal which. */
 export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
+
+/**
+ * The OAuth error body (RFC 6749 section 5.2) of an AppError, for the provider's clients: the
+ * limits' refusals and a store or trail that cannot be written are the only ones they meet.
+ */
+export function oauthErrorOf(error: AppError): { error: string; error_description: string } {
+  return { error: error.code === 'RATE_LIMITED' ? 'rate_limited' : 'temporarily_unavailable', error_description: error.message };
+}

@@ -18,7 +18,7 @@ beforeAll(async () => {
   // Limits out of the way: a 429 is a fine answer, but it would stop the fuzzing at the door.
   const high = { points: 1_000_000 };
   gh = await startTestServer({
-    rateLimits: { login_ip: high, login_account_ip: high, login_account: high, register_ip: high, refresh_ip: high, verify_ip: high, token_ip: high, change_password_user: high },
+    rateLimits: { login_ip_burst: high, login_ip: high, login_account_ip: high, login_account: high, register_ip: high, verify_ip: high, token_client: high, change_password_user: high },
   });
   accessToken = (await trpcHttp(gh.url, 'auth.register', newAccount())).body.result.data.accessToken;
 });

@@ -14,7 +14,7 @@ import { randomKeyPrefix, REDIS_URL, redisAnswers } from './helpers/redis.ts';
 const meta = { ip: '203.0.113.9', userAgent: 'store-test' };
 const rules = limitRules({ points: 3, seconds: 60 });
 const noHooks = { onRejected: async () => {}, onStoreError: () => {} };
-/** verify counts failures only (`skip`): here, 3 per IP per minute. */
+/** verify counts failures only: here, 3 per IP per minute. */
 const verifyRules = limitRules({ points: 3, seconds: 60 }, { verify_ip: { points: 3 } });
 const verifying = (limits: RateLimits, active: boolean) => limits.verify.run('', meta, async () => active, (result) => result);
 
@@ -41,18 +41,19 @@ function sharedCountChecks(openWith: (keyPrefix: string) => Promise<RateLimitSto
       await expect(limitsB.login.begin('other@example.test', meta)).resolves.toBeDefined();
     }));
 
-  it('adds up failures of a failures-only limit across instances; an instance refuses once it has seen the limit reached', () =>
+  it('adds up failures of a failures-only limit across instances, and never refuses a success', () =>
     withTwoInstances(verifyRules, async (limitsA, limitsB) => {
       for (let i = 0; i < 5; i += 1) await expect(verifying(limitsA, true)).resolves.toBe(true);
       await verifying(limitsA, false);
       await verifying(limitsB, false);
       await expect(verifying(limitsA, false)).resolves.toBe(false);
-      await expect(verifying(limitsA, true)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } });
-      // B has not seen the count reach the limit: it still serves a success, and learns of the
-      // limit from the store at the next failure.
+      // A counted the third failure: it refuses the next without asking the store.
+      await expect(verifying(limitsA, false)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } });
+      await expect(verifying(limitsA, true)).resolves.toBe(true);
+      // B learns of the limit from the store at its next failure.
       await expect(verifying(limitsB, true)).resolves.toBe(true);
-      await expect(verifying(limitsB, false)).resolves.toBe(false);
-      await expect(verifying(limitsB, true)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(verifying(limitsB, false)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(verifying(limitsB, true)).resolves.toBe(true);
     }));
 
   it('resets on success for every instance', () =>
@@ -104,9 +105,9 @@ describe('database store (RateLimiterDrizzle)', () => {
     const store = await openRateLimitStore({ kind: 'database', db: database.db, keyPrefix: 'window-test' });
     const limits = createRateLimits(store, limitRules({ points: 3, seconds: 60 }, { verify_ip: { points: 1, seconds: 1 } }), noHooks);
     await verifying(limits, false);
-    await expect(verifying(limits, true)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 1 } });
+    await expect(verifying(limits, false)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 1 } });
     await sleep(1100);
-    await expect(verifying(limits, true)).resolves.toBe(true);
+    await expect(verifying(limits, false)).resolves.toBe(false);
   });
 });
 

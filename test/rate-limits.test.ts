@@ -6,26 +6,28 @@ import { limitRules } from '../server/services/rate-limits/rules.ts';
 import { newAccount, startTestServer, trpcHttp, type TestServer } from './helpers/server.ts';
 
 describe('limit rules', () => {
-  it('takes the per-account+IP allowance from LOGIN_RATE_LIMIT and keeps the account cap out of one IP’s reach', () => {
+  it('derives every login counter from LOGIN_RATE_LIMIT: a burst and an hourly cap per IP, the allowance per account+IP, a per-account cap for unknown devices', () => {
     for (const login of [{ points: 5, seconds: 60 }, { points: 1, seconds: 1 }, { points: 50, seconds: 3600 }]) {
-      const [ip, accountIp, account] = limitRules(login).login;
+      const [burst, ip, accountIp, device, account] = limitRules(login).guards.login;
+      expect(burst).toMatchObject({ name: 'login_ip_burst', keyBy: 'ip', points: login.points * 4, seconds: login.seconds });
+      expect(ip).toMatchObject({ name: 'login_ip', keyBy: 'ip', points: login.points * 20, seconds: login.seconds * 60 });
       expect(accountIp).toMatchObject({ name: 'login_account_ip', points: login.points, seconds: login.seconds, onSuccess: 'reset' });
-      expect(ip).toMatchObject({ name: 'login_ip', keyBy: 'ip' });
-      // Two adjacent windows of one IP's allowance stay below the account's limit over the same span.
-      expect(account!.seconds).toBe(ip!.seconds);
-      expect(account!.points).toBeGreaterThan(2 * ip!.points);
+      expect(device).toMatchObject({ name: 'login_device', keyBy: 'device', devices: 'known' });
+      expect(account).toMatchObject({ name: 'login_account', keyBy: 'subject', devices: 'unknown' });
     }
   });
 
   it('applies overrides by counter name', () => {
-    expect(limitRules({ points: 5, seconds: 60 }, { register_ip: { points: 2 } }).register[0]).toMatchObject({ points: 2, seconds: 3600 });
+    expect(limitRules({ points: 5, seconds: 60 }, { register_ip: { points: 2 } }).guards.register[0]).toMatchObject({ points: 2, seconds: 3600 });
+    expect(limitRules({ points: 5, seconds: 60 }, { token_client: { points: 3 } }).failures.token[0]).toMatchObject({ points: 3, seconds: 60 });
   });
 });
 
 describe('login limit', () => {
   let gh: TestServer;
   beforeAll(async () => {
-    gh = await startTestServer({ env: { LOGIN_RATE_LIMIT: '3/60' } });
+    // Every request of this block comes from one address: the per-IP caps have tests of their own.
+    gh = await startTestServer({ env: { LOGIN_RATE_LIMIT: '3/60' }, rateLimits: { login_ip_burst: { points: 1000 } } });
   });
   afterAll(() => gh?.close());
 
@@ -125,7 +127,7 @@ describe('other limits', () => {
   let gh: TestServer;
   beforeAll(async () => {
     gh = await startTestServer({
-      rateLimits: { register_ip: { points: 2 }, refresh_ip: { points: 2 }, verify_ip: { points: 2 }, token_ip: { points: 2 }, change_password_user: { points: 2 } },
+      rateLimits: { register_ip: { points: 2 }, verify_ip: { points: 2 }, token_client: { points: 2 }, change_password_user: { points: 2 } },
     });
   });
   afterAll(() => gh?.close());
@@ -138,20 +140,22 @@ describe('other limits', () => {
     expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 
-  it('limits failed refreshes per IP; successful ones are not counted', async () => {
+  it('limits failed refreshes per IP; successful ones are neither counted nor refused', async () => {
     const caller = gh.caller({ meta: { ip: '192.0.2.50', userAgent: 'x' } });
     let { refreshToken } = await gh.caller({ meta: { ip: '192.0.2.51', userAgent: 'x' } }).auth.login(await registered());
     for (let i = 0; i < 4; i += 1) refreshToken = (await caller.auth.refresh({ refreshToken })).refreshToken;
     for (let i = 0; i < 2; i += 1) await expect(caller.auth.refresh({ refreshToken: `nope-${i}` })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
-    await expect(caller.auth.refresh({ refreshToken })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    await expect(caller.auth.refresh({ refreshToken: 'nope-2' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    await expect(caller.auth.refresh({ refreshToken })).resolves.toHaveProperty('accessToken');
   });
 
-  it('limits inactive verifications per IP; active ones are not counted', async () => {
+  it('limits inactive verifications per IP; active ones are neither counted nor refused', async () => {
     const caller = gh.caller({ meta: { ip: '192.0.2.60', userAgent: 'x' } });
     const { accessToken } = await gh.caller({ meta: { ip: '192.0.2.61', userAgent: 'x' } }).auth.login(await registered());
     for (let i = 0; i < 4; i += 1) expect((await caller.auth.verify({ token: accessToken })).active).toBe(true);
     for (let i = 0; i < 2; i += 1) expect((await caller.auth.verify({ token: 'forged' })).active).toBe(false);
-    await expect(caller.auth.verify({ token: accessToken })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    await expect(caller.auth.verify({ token: 'forged' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect((await caller.auth.verify({ token: accessToken })).active).toBe(true);
     await expect(caller.auth.verify({ token: 'forged' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
     // Refused in memory, and still audited once per key and window.
     const rows = await gh.deps.database.db.select().from(authEvents).where(and(eq(authEvents.type, 'rate_limited'), eq(authEvents.ip, '192.0.2.60')));

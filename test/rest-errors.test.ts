@@ -12,6 +12,7 @@ import { z, ZodError } from 'zod';
 import { AppError } from '../server/errors.ts';
 import { createLogger } from '../server/logger.ts';
 import { createRestApi } from '../server/rest/handler.ts';
+import { createContext } from '../server/trpc/context.ts';
 import { restErrorOf } from '../server/rest/errors.ts';
 import { assertNoCoercedInputs } from '../server/rest/guard.ts';
 import { publicProcedure, router } from '../server/trpc/init.ts';
@@ -62,7 +63,7 @@ beforeAll(async () => {
         maxBodySize: 1024,
         log: createLogger('info', sink),
         // The stubs read nothing of the context.
-        createContext: () => ({ deps: undefined as never, meta: TEST_META, authorization: null }),
+        createContext: () => createContext(undefined as never, { meta: TEST_META }),
       }),
     ),
   );

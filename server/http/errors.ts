@@ -2,7 +2,7 @@
 // AppError codes become their status here (with Retry-After for RATE_LIMITED); anything else
 // that is not an HTTP error of its own is a 500 with a generic message.
 import type { Context } from 'koa';
-import { AppError, ERROR_STATUS } from '../errors.ts';
+import { AppError, ERROR_STATUS, oauthErrorOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** Answers a request whose handling threw. */
@@ -13,9 +13,7 @@ export function errorResponses({ log, oauth }: { log: Logger; oauth: boolean }):
       ctx.status = http;
       if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
       // The provider's clients read OAuth's error shape; everyone else reads ours.
-      ctx.body = oauth
-        ? { error: error.code === 'RATE_LIMITED' ? 'rate_limited' : 'temporarily_unavailable', error_description: error.message }
-        : { error: { code: trpc, message: error.message, ...error.details } };
+      ctx.body = oauth ? oauthErrorOf(error) : { error: { code: trpc, message: error.message, ...error.details } };
       return;
     }
     const err = error as { status?: number; expose?: boolean; message?: string };

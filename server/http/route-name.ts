@@ -22,8 +22,6 @@ export function routeNamer(procedures: ReadonlySet<string>): (ctx: Context) => s
 
 /** Routes of the provider's app, whose paths are below its mount point. */
 export function providerRouteName(ctx: Context): string {
-  // Served by Gatehouse itself (server/http/jwks.ts), so the provider names no route for it.
-  if (ctx.path === '/jwks') return 'oidc:jwks';
   // The provider names the route it matched (token, jwks, discovery, ...); a closed set.
   const route = (ctx as { oidc?: { route?: unknown } }).oidc?.route;
   return typeof route === 'string' && /^[a-z_]{1,40}$/.test(route) ? `oidc:${route}` : 'oidc:other';

@@ -1,5 +1,5 @@
-// The tRPC endpoint: plain JSON, the body capped, Retry-After on 429, and the signed-in user handed
-// to the access log.
+// The tRPC endpoint: plain JSON, the body capped, batches of at most 10 calls, Retry-After on 429,
+// and the signed-in user handed to the access log.
 //
 // Our own adapter over tRPC's resolveResponse (the function every tRPC adapter is built on),
 // rather than its node-http adapter. That adapter turns each request into a fetch Request whose
@@ -18,6 +18,9 @@ import { AppError } from '../errors.ts';
 import { createHttpContext } from '../trpc/context.ts';
 import { appRouter } from '../trpc/router.ts';
 import { MAX_BODY_BYTES, readCapped, tooLarge } from './body-limit.ts';
+
+/** The most calls one batched request may hold; more is a 400 before any of them runs. */
+export const MAX_BATCH_CALLS = 10;
 
 function retryAfterOf(errors: readonly { cause?: unknown }[]): number | undefined {
   for (const error of errors) {
@@ -126,6 +129,8 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
     const response = await resolveResponse({
       router: appRouter,
       req: request,
+      // A batch is one request for the body limit but many calls for everything else.
+      maxBatchSize: MAX_BATCH_CALLS,
       error: null,
       path: ctx.path.slice(prefix.length + 1),
       createContext: async () => createHttpContext(deps, ctx),

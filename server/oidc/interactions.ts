@@ -11,8 +11,9 @@ import type { Config } from '../config.ts';
 import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
-import type { RateLimits } from '../services/rate-limits/limiter.ts';
+import type { LoginGuard } from '../services/login-guard.ts';
 import { MAX_PASSWORD_BYTES, passwordTooLong } from '../services/passwords.ts';
+import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
 import { consentPage, loginPage, messagePage, sendPage } from './views.ts';
 
@@ -22,7 +23,7 @@ const FORM_LIMIT = 16 * 1024;
 export interface InteractionDeps {
   provider: Provider;
   auth: AuthService;
-  rateLimits: RateLimits;
+  loginGuard: LoginGuard;
   config: Config;
   log: Logger;
   secret: string;
@@ -46,7 +47,7 @@ const loginForm = z.object({
   password: z.string().min(1).max(1024).refine((p) => !passwordTooLong(p), `at most ${MAX_PASSWORD_BYTES} bytes`),
 });
 
-export function createInteractionRoutes({ provider, auth, rateLimits, config, log, secret }: InteractionDeps): Koa.Middleware {
+export function createInteractionRoutes({ provider, auth, loginGuard, config, log, secret }: InteractionDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;
   const csrfFor = (uid: string) => createHmac('sha256', secret).update(`interaction-csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, presented: string | null) => {
@@ -89,10 +90,11 @@ export function createInteractionRoutes({ provider, auth, rateLimits, config, lo
     const clientId = String(details.params.client_id);
     try {
       // The same counters as auth.login: a guesser gains nothing by switching doors.
-      const attempt = await rateLimits.login.begin(parsed.data.email, meta, { metadata: { email: parsed.data.email, clientId } });
-      const user = await auth.authenticate(parsed.data, meta, { clientId, via: 'hosted_login' });
-      await auth.recordSignIn(user.id, meta, { clientId, via: 'hosted_login' });
-      await attempt.succeeded();
+      const user = await loginGuard.run(parsed.data.email, meta, new KoaDeviceCookie(ctx), { clientId }, async () => {
+        const found = await auth.authenticate(parsed.data, meta, { clientId, via: 'hosted_login' });
+        await auth.recordSignIn(found.id, meta, { clientId, via: 'hosted_login' });
+        return found;
+      });
       return await finish(ctx, { login: { accountId: user.id } });
     } catch (error) {
       if (error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {

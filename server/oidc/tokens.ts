@@ -4,7 +4,9 @@ import { inject } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
+import { AppError } from '../errors.ts';
 import type { RequestMeta } from '../services/audit.ts';
+import { RATE_LIMITED_MESSAGE } from '../services/rate-limits/limiter.ts';
 import { grantLives, recordSession } from '../services/sessions.ts';
 import type { PublishedKeys } from './keystore.ts';
 import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, apiResourceServer } from './provider.ts';
@@ -32,7 +34,7 @@ export type RefreshResult = { ok: true; tokens: Omit<IssuedTokens, 'sid'>; userI
 export interface TokenService {
   /** Starts a session for a signed-in user: a Grant, a JWT access token and a refresh token. */
   mint(userId: string, meta: RequestMeta): Promise<IssuedTokens>;
-  /** Rotates a refresh token at the provider's own token endpoint, in process. */
+  /** Rotates a refresh token at the provider's own token endpoint, in process; RATE_LIMITED or UNAVAILABLE as that endpoint answers. */
   refresh(refreshToken: string, meta: RequestMeta): Promise<RefreshResult>;
   /** Signature, typ, issuer, audience and expiry, checked locally against our JWKS. */
   verifySignature(token: string): Promise<AccessClaims | null>;
@@ -106,6 +108,11 @@ export function createTokenService({ provider, config, db, published }: { provid
         payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: FIRST_PARTY_CLIENT_ID }).toString(),
       });
       const body = response.json() as Record<string, unknown>;
+      // The token endpoint's failure limit (token-events.ts) or a store it cannot write.
+      if (response.statusCode === 429) {
+        throw new AppError('RATE_LIMITED', RATE_LIMITED_MESSAGE, { retryAfterSeconds: Number(response.headers['retry-after']) || 1 });
+      }
+      if (response.statusCode === 503) throw new AppError('UNAVAILABLE', 'Service temporarily unavailable');
       if (response.statusCode !== 200) {
         return { ok: false, reason: typeof body.error_description === 'string' ? body.error_description : String(body.error) };
       }

@@ -1,53 +1,51 @@
-// Attempt limiters over a RateLimitStore. A caller begins an attempt before doing the work (which
-// consumes a point on each counter that counts ahead, or refuses with RATE_LIMITED) and reports
-// the outcome afterwards. For those counters an attempt that throws or is never reported stays
-// counted as a failure; `skip` counters (rules.ts) count only what is reported as failed, which
-// `run` does for its work.
+// Limiters over a RateLimitStore, of the two kinds rules.ts defines. A guard's attempt takes its
+// points before the work and reports a success afterwards; an attempt that throws or is never
+// reported stays counted. A failure limit is told of failures only, after the work.
 //
-// A `skip` counter takes its point after a failure, so a success costs no store round trip. The
-// process that charges a key's last allowed failure blocks the key in memory until the window
-// ends. Another instance sharing the store learns of it at the key's next failure there (the store
-// refuses that point), so across N instances a key gets at most N - 1 failures past its limit, and
-// its successes on instances that have not seen a failure yet are still served.
+// A failure limit costs a success nothing. The process that charges a key's last allowed failure
+// refuses that key's further failures in memory until the window ends; another instance sharing
+// the store learns of it at the key's next failure there (the store refuses that point).
 import { hash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../../errors.ts';
 import { addressBlock } from '../../ip.ts';
 import type { RequestMeta } from '../audit.ts';
-import { LIMIT_NAMES, type CounterRule, type LimitName } from './rules.ts';
+import { FAILURE_LIMITS, GUARD_LIMITS, type CounterRule, type FailureLimitName, type GuardCounterRule, type GuardLimitName, type LimitName, type LimitRules } from './rules.ts';
 import type { RateLimitStore } from './store.ts';
 
 export interface Attempt {
   /** The work went well: refunds or resets the counters that say so. */
   succeeded(): Promise<void>;
-  /**
-   * The work failed: charges the `skip` counters (the others took their point in `begin`). Throws
-   * UNAVAILABLE when the store cannot count it, as `begin` does.
-   */
-  failed(): Promise<void>;
 }
 
-export interface Limiter {
-  /**
-   * Counts one attempt. `subject` is what the attempt is about (a normalized email, a user id);
-   * limits keyed by IP alone ignore it. Throws AppError RATE_LIMITED, whose message and
-   * retryAfterSeconds do not depend on whether the subject exists.
-   */
-  begin(subject: string, meta: RequestMeta, context?: RejectionContext): Promise<Attempt>;
-  /**
-   * begin, the work, then the report: `succeeded` for a result `ok` accepts (every result by
-   * default), `failed` for any other result and for an error, which is then rethrown.
-   */
-  run<T>(subject: string, meta: RequestMeta, work: () => Promise<T>, ok?: (result: T) => boolean): Promise<T>;
-}
-
-/** What the audit row of a rejection may name besides the IP: the user, and safe metadata. */
-export interface RejectionContext {
+/** What a rejection's audit row may name besides the IP, and the attempt's device. */
+export interface AttemptContext {
   userId?: string | null;
   metadata?: Record<string, unknown>;
+  /** The id of a device that signed in to the account before (devices.ts), or null. */
+  device?: string | null;
 }
 
-export interface Rejection extends RejectionContext {
+export interface GuardLimiter {
+  /**
+   * Counts one attempt. `subject` is what it is about (a normalized email, a user id); counters
+   * keyed otherwise ignore it. Throws AppError RATE_LIMITED, whose message and retryAfterSeconds
+   * do not depend on whether the subject exists.
+   */
+  begin(subject: string, meta: RequestMeta, context?: AttemptContext): Promise<Attempt>;
+}
+
+export interface FailureLimiter {
+  /**
+   * Counts one failure; throws RATE_LIMITED when its key is over the limit, and the failure is
+   * then answered with that instead. Throws UNAVAILABLE when the store cannot count it.
+   */
+  failed(subject: string, meta: RequestMeta, context?: AttemptContext): Promise<void>;
+  /** The work; a result `ok` refuses (or an error) is a failure, as `failed` counts it. */
+  run<T>(subject: string, meta: RequestMeta, work: () => Promise<T>, ok: (result: T) => boolean): Promise<T>;
+}
+
+export interface Rejection extends Omit<AttemptContext, 'device'> {
   limit: LimitName;
   counter: string;
   retryAfterSeconds: number;
@@ -63,13 +61,24 @@ export interface LimiterHooks {
   onStoreError(error: unknown, limit: LimitName): void;
 }
 
-export type RateLimits = Record<LimitName, Limiter>;
+export type RateLimits = Record<GuardLimitName, GuardLimiter> & Record<FailureLimitName, FailureLimiter>;
 
 export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
 
-/** What a counter counts by: the address, the subject, or both. */
-function rawKeyOf(rule: CounterRule, subject: string, ip: string): string {
-  return rule.keyBy === 'ip' ? ip : rule.keyBy === 'subject' ? subject : `${subject}\n${ip}`;
+/** What a counter counts by (rules.ts, KeyBy). */
+function rawKeyOf(rule: CounterRule, subject: string, meta: RequestMeta, device: string | null | undefined): string {
+  switch (rule.keyBy) {
+    case 'subject':
+      return subject;
+    case 'device':
+      return `device\n${device}`;
+    case 'client':
+      return subject ? `client\n${subject}` : `ip\n${addressBlock(meta.ip ?? 'unknown')}`;
+    case 'subject+ip':
+      return `${subject}\n${addressBlock(meta.ip ?? 'unknown')}`;
+    case 'ip':
+      return addressBlock(meta.ip ?? 'unknown');
+  }
 }
 
 /** Store keys are digests: a copy of the store holds no email or address in clear, and keys stay short. */
@@ -80,9 +89,10 @@ class LocalBlocks {
   private readonly blocks = new Map<string, { until: number; refused: boolean }>();
   private static readonly SWEEP_AT = 10_000;
 
-  block(key: string, msBeforeNext: number): void {
+  /** `refused`: the store has already answered a refusal of this key (and the audit row is written). */
+  block(key: string, msBeforeNext: number, refused = false): void {
     if (this.blocks.size >= LocalBlocks.SWEEP_AT) this.sweep();
-    this.blocks.set(key, { until: Date.now() + msBeforeNext, refused: false });
+    this.blocks.set(key, { until: Date.now() + msBeforeNext, refused });
   }
 
   /** The time left on the key's block and whether this is its first refusal, or null if none. */
@@ -105,103 +115,95 @@ class LocalBlocks {
   }
 }
 
-interface Counter {
-  rule: CounterRule;
-  limiter: RateLimiterAbstract;
-  /** `skip` counters only. */
-  blocks: LocalBlocks | null;
+function refusals(limit: LimitName, store: RateLimitStore, hooks: LimiterHooks) {
+  return {
+    unavailable(error: unknown): AppError {
+      hooks.onStoreError(error, limit);
+      return new AppError('UNAVAILABLE', 'Service temporarily unavailable');
+    },
+    async refuse(rule: CounterRule, msBeforeNext: number, first: boolean, meta: RequestMeta, { device: _device, ...context }: AttemptContext): Promise<never> {
+      const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+      await hooks.onRejected({ limit, counter: rule.name, retryAfterSeconds, first, meta, ...context });
+      throw new AppError('RATE_LIMITED', RATE_LIMITED_MESSAGE, { retryAfterSeconds });
+    },
+    counter: (rule: CounterRule) => store.counter(rule) as RateLimiterAbstract,
+  };
 }
 
-function createLimiter(limit: LimitName, rules: CounterRule[], store: RateLimitStore, hooks: LimiterHooks): Limiter {
-  const counters: Counter[] = rules.map((rule) => ({
-    rule,
-    limiter: store.counter(rule) as RateLimiterAbstract,
-    blocks: rule.onSuccess === 'skip' ? new LocalBlocks() : null,
-  }));
-
-  const unavailable = (error: unknown): AppError => {
-    hooks.onStoreError(error, limit);
-    return new AppError('UNAVAILABLE', 'Service temporarily unavailable');
-  };
-
-  const refuse = async (rule: CounterRule, msBeforeNext: number, first: boolean, meta: RequestMeta, context: RejectionContext): Promise<never> => {
-    const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
-    await hooks.onRejected({ limit, counter: rule.name, retryAfterSeconds, first, meta, ...context });
-    throw new AppError('RATE_LIMITED', RATE_LIMITED_MESSAGE, { retryAfterSeconds });
-  };
-
-  const begin: Limiter['begin'] = async (subject, meta, context = {}) => {
-    const ip = addressBlock(meta.ip ?? 'unknown');
-    // Counted ahead: points taken here, keyed by digest. `skip` counters: checked in memory by
-    // their raw key, charged (and digested) only if the attempt fails.
-    const taken: { counter: Counter; key: string }[] = [];
-    const deferred: { rule: CounterRule; limiter: RateLimiterAbstract; blocks: LocalBlocks; raw: string }[] = [];
-    for (const counter of counters) {
-      const { rule, limiter, blocks } = counter;
-      const raw = rawKeyOf(rule, subject, ip);
-      if (blocks) {
-        const blocked = blocks.check(raw);
-        if (blocked) await refuse(rule, blocked.msBeforeNext, blocked.first, meta, context);
-        deferred.push({ rule, limiter, blocks, raw });
-        continue;
+function createGuard(limit: LimitName, rules: GuardCounterRule[], store: RateLimitStore, hooks: LimiterHooks): GuardLimiter {
+  const { unavailable, refuse, counter } = refusals(limit, store, hooks);
+  const counters = rules.map((rule) => ({ rule, limiter: counter(rule) }));
+  return {
+    async begin(subject, meta, context = {}) {
+      const known = Boolean(context.device);
+      const taken: { rule: GuardCounterRule; limiter: RateLimiterAbstract; key: string }[] = [];
+      for (const { rule, limiter } of counters) {
+        if ((rule.devices === 'known' && !known) || (rule.devices === 'unknown' && known)) continue;
+        const key = storeKey(rawKeyOf(rule, subject, meta, context.device));
+        try {
+          await limiter.consume(key);
+        } catch (error) {
+          if (!(error instanceof RateLimiterRes)) throw unavailable(error);
+          await refuse(rule, error.msBeforeNext, error.consumedPoints === rule.points + 1, meta, context);
+        }
+        taken.push({ rule, limiter, key });
       }
-      const key = storeKey(raw);
+      return {
+        async succeeded() {
+          try {
+            await Promise.all(
+              taken.map(({ rule, limiter, key }) => (rule.onSuccess === 'reset' ? limiter.delete(key) : rule.onSuccess === 'refund' ? limiter.reward(key, 1) : undefined)),
+            );
+          } catch (error) {
+            // The work is done; a refund that did not happen only leaves the counter stricter.
+            hooks.onStoreError(error, limit);
+          }
+        },
+      };
+    },
+  };
+}
+
+function createFailureLimit(limit: LimitName, rules: CounterRule[], store: RateLimitStore, hooks: LimiterHooks): FailureLimiter {
+  const { unavailable, refuse, counter } = refusals(limit, store, hooks);
+  const counters = rules.map((rule) => ({ rule, limiter: counter(rule), blocks: new LocalBlocks() }));
+
+  const failed: FailureLimiter['failed'] = async (subject, meta, context = {}) => {
+    for (const { rule, limiter, blocks } of counters) {
+      const raw = rawKeyOf(rule, subject, meta, context.device);
+      const blocked = blocks.check(raw);
+      if (blocked) await refuse(rule, blocked.msBeforeNext, blocked.first, meta, context);
       try {
-        await limiter.consume(key);
+        const charged = await limiter.consume(storeKey(raw));
+        if (charged.consumedPoints >= rule.points) blocks.block(raw, charged.msBeforeNext);
       } catch (error) {
         if (!(error instanceof RateLimiterRes)) throw unavailable(error);
-        await refuse(rule, error.msBeforeNext, error.consumedPoints === rule.points + 1, meta, context);
+        // Over already: another instance charged the rest, or failures raced past the block.
+        const first = error.consumedPoints === rule.points + 1;
+        blocks.block(raw, error.msBeforeNext, true);
+        await refuse(rule, error.msBeforeNext, first, meta, context);
       }
-      taken.push({ counter, key });
     }
-
-    return {
-      async succeeded() {
-        if (taken.length === 0) return;
-        try {
-          await Promise.all(
-            taken.map(({ counter: { rule, limiter }, key }) =>
-              rule.onSuccess === 'reset' ? limiter.delete(key) : rule.onSuccess === 'refund' ? limiter.reward(key, 1) : undefined,
-            ),
-          );
-        } catch (error) {
-          // The work is done; a refund that did not happen only leaves the counter stricter.
-          hooks.onStoreError(error, limit);
-        }
-      },
-      async failed() {
-        for (const { rule, limiter, blocks, raw } of deferred) {
-          try {
-            const charged = await limiter.consume(storeKey(raw));
-            if (charged.consumedPoints >= rule.points) blocks.block(raw, charged.msBeforeNext);
-          } catch (error) {
-            // Over the limit already: another instance charged the rest, or requests raced past
-            // the block while in flight.
-            if (!(error instanceof RateLimiterRes)) throw unavailable(error);
-            blocks.block(raw, error.msBeforeNext);
-          }
-        }
-      },
-    };
   };
 
   return {
-    begin,
-    async run(subject, meta, work, ok = () => true) {
-      const attempt = await begin(subject, meta);
+    failed,
+    async run(subject, meta, work, ok) {
       let result;
       try {
         result = await work();
       } catch (error) {
-        await attempt.failed();
+        await failed(subject, meta);
         throw error;
       }
-      await (ok(result) ? attempt.succeeded() : attempt.failed());
+      if (!ok(result)) await failed(subject, meta);
       return result;
     },
   };
 }
 
-export function createRateLimits(store: RateLimitStore, rules: Record<LimitName, CounterRule[]>, hooks: LimiterHooks): RateLimits {
-  return Object.fromEntries(LIMIT_NAMES.map((name) => [name, createLimiter(name, rules[name], store, hooks)])) as RateLimits;
+export function createRateLimits(store: RateLimitStore, rules: LimitRules, hooks: LimiterHooks): RateLimits {
+  const guards = Object.fromEntries(GUARD_LIMITS.map((name) => [name, createGuard(name, rules.guards[name], store, hooks)]));
+  const failures = Object.fromEntries(FAILURE_LIMITS.map((name) => [name, createFailureLimit(name, rules.failures[name], store, hooks)]));
+  return { ...guards, ...failures } as RateLimits;
 }

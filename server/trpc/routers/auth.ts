@@ -14,7 +14,9 @@ export const authRouter = router({
     .output(tokenSetView)
     .mutation(async ({ ctx, input }) => {
       await ctx.deps.rateLimits.register.begin('', ctx.meta);
-      return ctx.deps.auth.register(input, ctx.meta);
+      const tokens = await ctx.deps.auth.register(input, ctx.meta);
+      ctx.deps.loginGuard.remember(input.email, ctx.device);
+      return tokens;
     }),
 
   login: publicProcedure
@@ -33,10 +35,7 @@ export const authRouter = router({
     .output(tokenSetView)
     .mutation(async ({ ctx, input }) => {
       // Keyed by the email as typed (normalized), known or not: a refusal says nothing about it.
-      const attempt = await ctx.deps.rateLimits.login.begin(input.email, ctx.meta, { metadata: { email: input.email } });
-      const tokens = await ctx.deps.auth.login(input, ctx.meta);
-      await attempt.succeeded();
-      return tokens;
+      return ctx.deps.loginGuard.run(input.email, ctx.meta, ctx.device, {}, () => ctx.deps.auth.login(input, ctx.meta));
     }),
 
   refresh: publicProcedure
@@ -53,7 +52,8 @@ export const authRouter = router({
     })
     .input(z.strictObject({ refreshToken: token }))
     .output(tokenSetView)
-    .mutation(({ ctx, input }) => ctx.deps.rateLimits.refresh.run('', ctx.meta, () => ctx.deps.auth.refresh(input.refreshToken, ctx.meta))),
+    // Limited as a request to /oidc/token, which it is (server/oidc/token-events.ts).
+    .mutation(({ ctx, input }) => ctx.deps.auth.refresh(input.refreshToken, ctx.meta)),
 
   logout: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/auth/logout', protect: false, tags, summary: 'End the session of a refresh token', errorResponses: [400] } })
