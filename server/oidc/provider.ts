@@ -104,16 +104,13 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      // Any authenticated confidential client may ask about or revoke a token (a resource server
-      // checking a token it was handed); a public client only its own tokens.
-      introspection: {
-        enabled: true,
-        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
-      },
-      revocation: {
-        enabled: true,
-        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
-      },
+      // A client asks about or revokes its own tokens only. Another client's token reads as
+      // inactive, and its revocation is answered 200 and does nothing (RFC 7009 section 2.2).
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      // Off: neither Gatehouse's API nor the verifier checks a proof of possession (cnf.jkt), so a
+      // DPoP-bound token would be a bearer token that claims otherwise.
+      dPoP: { enabled: false },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => sendPage(ctx, logoutPage(form, ctx.oidc.client?.clientName)),
@@ -163,7 +160,9 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       AuthorizationCode: 60,
       IdToken: config.accessTokenTtl,
       Interaction: 600,
-      Session: config.refreshTokenTtl,
+      // Absolute, from sign-in: the provider saves the browser session again on every use, and a
+      // fixed TTL would keep extending it.
+      Session: (_ctx, session) => Math.max(1, config.refreshTokenTtl - (session.loginTs ? epoch() - session.loginTs : 0)),
       Grant: config.refreshTokenTtl,
       // Absolute: a rotated token keeps the first one's issue time (iiat), so rotation never
       // extends a session past REFRESH_TOKEN_TTL.

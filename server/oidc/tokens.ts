@@ -66,6 +66,8 @@ export function createTokenService({ provider, config, db, published }: { provid
         requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
       });
       if (!Array.isArray(payload.roles) || !Array.isArray(payload.permissions)) return null;
+      // A token bound to a key (DPoP, mTLS) is not a bearer token, and nothing here checks the binding.
+      if (payload.cnf !== undefined) return null;
       return payload as AccessClaims;
     } catch {
       return null;

@@ -1,5 +1,5 @@
-// The claims of a Gatehouse access token (CONTRACT section 3), checked for shape after the
-// signature: a token that verifies but lacks them is refused rather than half-trusted.
+// The claims of a Gatehouse access token, checked for shape after the signature: a token that
+// verifies but lacks them is refused rather than half-trusted.
 import type { JWTPayload } from 'jose';
 
 export interface AccessTokenClaims {
@@ -21,10 +21,12 @@ export interface AccessTokenClaims {
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
 
-/** The payload as AccessTokenClaims, or null when a claim is missing or of the wrong type. */
+/** The payload as AccessTokenClaims, or null when a claim is missing or of the wrong type, or a `cnf` binds it. */
 export function toClaims(payload: JWTPayload): AccessTokenClaims | null {
-  const { iss, sub, aud, exp, iat, jti, client_id, scope, roles, permissions, sid } = payload;
+  const { iss, sub, aud, exp, iat, jti, client_id, scope, roles, permissions, sid, cnf } = payload;
+  // A token bound to a key (DPoP, mTLS: `cnf`) is not a bearer token; this verifier checks no proof of possession.
   const valid =
+    cnf === undefined &&
     isString(iss) &&
     isString(sub) &&
     (isString(aud) || isStringArray(aud)) &&

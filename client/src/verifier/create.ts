@@ -1,6 +1,6 @@
 // createTokenVerifier: checks Gatehouse access tokens offline, against the issuer's published keys.
 // Token problems are values (VerifyResult); only an unreachable or misconfigured issuer throws.
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { toClaims, type AccessTokenClaims } from './claims.js';
 import { discover } from './discovery.js';
 import { VerifierUnavailableError } from './errors.js';
@@ -34,8 +34,8 @@ export interface TokenVerifier {
 export const DEFAULT_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256'];
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 5;
 
-// jose's error codes that judge the token. Any other error (fetch failures, timeouts, a broken
-// key set) says nothing about the token and becomes VerifierUnavailableError.
+// jose's error codes that judge the token, by the reason they give. Any other error while checking
+// a token is a refusal too ('malformed'): nothing a client sends may turn into a server error.
 const FAILURES: Record<string, TokenFailure> = {
   ERR_JWS_INVALID: 'malformed',
   ERR_JWT_INVALID: 'malformed',
@@ -48,6 +48,10 @@ const FAILURES: Record<string, TokenFailure> = {
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'claim_mismatch',
 };
 
+// jose's errors that say the key set could not be had (a timeout, a non-200 answer, a body that
+// is no key set): no verdict on the token. So are the fetch's own failures (below).
+const KEY_SET_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
+
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const { issuer, audience } = options;
   const algorithms = [...(options.algorithms ?? DEFAULT_ALGORITHMS)];
@@ -59,9 +63,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   // Discovery runs once, on the first token that parses; a failure is not cached, so the next
   // request tries again. jose caches the key set and refetches it for a kid it does not know.
   let keys: Promise<JWTVerifyGetKey> | undefined;
+  const unavailable = (error: unknown) => new VerifierUnavailableError(`cannot fetch the keys of ${issuer}: ${(error as Error).message}`, { cause: error });
+  const fetchKeys: typeof fetch = (url, init) =>
+    fetch(url, init).catch((error: unknown) => {
+      throw unavailable(error);
+    });
   const loadKeys = () => {
     keys ??= discover(issuer).then(
-      ({ jwksUri }) => createRemoteJWKSet(jwksUri),
+      ({ jwksUri }) => createRemoteJWKSet(jwksUri, { [customFetch]: fetchKeys }),
       (error: unknown) => {
         keys = undefined;
         throw error;
@@ -69,7 +78,15 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     );
     return keys;
   };
-  const getKey: JWTVerifyGetKey = async (header, token) => (await loadKeys())(header, token);
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    const keySet = await loadKeys();
+    try {
+      return await keySet(header, token);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw typeof code === 'string' && KEY_SET_UNAVAILABLE.has(code) ? unavailable(error) : error;
+    }
+  };
 
   return {
     issuer,
@@ -89,9 +106,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       } catch (error) {
         if (error instanceof VerifierUnavailableError) throw error;
         const code = (error as { code?: unknown }).code;
-        const reason = typeof code === 'string' ? FAILURES[code] : undefined;
-        if (!reason) throw new VerifierUnavailableError(`cannot verify tokens of ${issuer}: ${(error as Error).message}`, { cause: error });
-        return { ok: false, reason, message: (error as Error).message };
+        return { ok: false, reason: (typeof code === 'string' ? FAILURES[code] : undefined) ?? 'malformed', message: (error as Error).message };
       }
     },
   };
