@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { AppError } from './errors.ts';
 import { createAudit } from './services/audit.ts';
 import { createUserAdmin } from './services/admin-users.ts';
-import { checkPasswordPolicy, createPasswords } from './services/passwords.ts';
+import { checkPasswordPolicy, createPasswords, serviceWords } from './services/passwords.ts';
 import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
 import { operator } from './services/rbac.ts';
 import { createDeps, keyRetentionSeconds } from './deps.ts';
@@ -65,7 +65,7 @@ async function userCreate(args: string[]): Promise<void> {
   if (!values.email) throw new UsageError('--email is required');
   const config = loadConfig();
   const password = await readPassword();
-  const reasons = checkPasswordPolicy(password, config.passwordPolicy, [values.email.split('@')[0] ?? '']);
+  const reasons = checkPasswordPolicy(password, config.passwordPolicy, { personal: [values.email.split('@')[0] ?? ''], service: serviceWords(config.publicUrl) });
   if (reasons.length > 0) throw new UsageError(`password refused: ${reasons.join('; ')}`);
 
   const database = await openDatabase(config.database);

@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.ts';
 import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { AccessClaims, TokenService } from '../oidc/tokens.ts';
 import type { Audit, RequestMeta } from './audit.ts';
-import { checkPasswordPolicy, type Passwords } from './passwords.ts';
+import { checkPasswordPolicy, serviceWords, type Passwords } from './passwords.ts';
 import { BUILT_IN_ROLES } from './rbac.ts';
 import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { eq } from 'drizzle-orm';
@@ -34,13 +34,15 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
   async function authenticate(input: { email: string; password: string }, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<UserRow> {
     const email = normalizeEmail(input.email);
     const user = await findUserByEmail(db, email);
-    // An unknown email costs one bcrypt verify too, so the answer's timing tells nothing.
-    const matches = user ? await passwords.verify(input.password, user.passwordHash) : await passwords.verifyDummy(input.password);
-    if (!user || !matches || !user.isActive) {
-      const reason = !user ? 'unknown_email' : !matches ? 'wrong_password' : 'account_disabled';
+    // An unknown email costs the same bcrypt work, so the answer's timing tells nothing.
+    const check = user ? await passwords.verify(input.password, user.passwordHash) : await passwords.verifyDummy(input.password);
+    if (!user || !check.ok || !user.isActive) {
+      const reason = !user ? 'unknown_email' : !check.ok ? 'wrong_password' : 'account_disabled';
       await audit.record({ type: 'login_failed', success: false, userId: user?.id ?? null, reason, metadata: { email, ...context }, ...meta });
       throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
     }
+    // A hash made before passwords were normalized: replaced by one of the normalized password.
+    if (check.rehash) await db.update(users).set({ passwordHash: await passwords.hash(input.password) }).where(eq(users.id, user.id));
     return user;
   }
 
@@ -50,9 +52,11 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
     await audit.record({ type: 'login', success: true, userId, metadata: context, ...meta });
   }
 
-  function assertStrong(password: string, context: string[]): void {
-    const reasons = checkPasswordPolicy(password, config.passwordPolicy, context);
-    if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { password: reasons } });
+  const service = serviceWords(config.publicUrl);
+  /** WEAK_PASSWORD, with the reasons under `field`, unless the password meets the policy. */
+  function assertStrong(password: string, personal: string[], field = 'password'): void {
+    const reasons = checkPasswordPolicy(password, config.passwordPolicy, { personal, service });
+    if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { [field]: reasons } });
   }
 
   return {
@@ -127,15 +131,14 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
     ): Promise<{ success: true }> {
       const user = await findUserById(db, userId);
       if (!user) throw new AppError('INVALID_TOKEN', 'Sign in required');
-      if (!(await passwords.verify(input.currentPassword, user.passwordHash))) {
+      if (!(await passwords.verify(input.currentPassword, user.passwordHash)).ok) {
         await audit.record({ type: 'password_changed', success: false, userId, reason: 'wrong_current_password', ...meta });
         throw new AppError('INVALID_INPUT', 'Current password is incorrect', { fieldErrors: { currentPassword: ['Incorrect password'] } });
       }
-      if (input.newPassword === input.currentPassword) {
+      if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
         throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: ['Must differ from the current password'] } });
       }
-      const reasons = checkPasswordPolicy(input.newPassword, config.passwordPolicy, [user.email.split('@')[0] ?? '', user.name ?? '']);
-      if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: reasons } });
+      assertStrong(input.newPassword, [user.email.split('@')[0] ?? '', user.name ?? ''], 'newPassword');
       const passwordHash = await passwords.hash(input.newPassword);
       await db.transaction(async (tx) => {
         const now = new Date();

@@ -1,5 +1,10 @@
 // Password hashing and policy. bcrypt runs on libuv's thread pool (@node-rs/bcrypt's async API),
 // never on the event loop.
+//
+// Passwords are NFKC-normalized before they are measured, checked or hashed, so the same
+// characters typed on another keyboard or system (composed or decomposed accents, full-width
+// letters) are the same password.
+import { isIP } from 'node:net';
 import { hash, verify } from '@node-rs/bcrypt';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
@@ -10,6 +15,9 @@ export const MAX_PASSWORD_BYTES = 72;
 
 const MIN_BYTES: Record<PasswordPolicy, number> = { standard: 8, nist: 15 };
 
+const normalize = (password: string) => password.normalize('NFKC');
+const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
+
 let common: Set<string> | undefined;
 function commonPasswords(): Set<string> {
   // ~49,000 leaked passwords from zxcvbn-ts's maintained list, loaded on first use.
@@ -17,34 +25,71 @@ function commonPasswords(): Set<string> {
   return common;
 }
 
+// The usual substitutions; `1` stands for i or l, so both readings are tried.
+const LEET: Record<string, string> = { '@': 'a', '4': 'a', '8': 'b', '(': 'c', '3': 'e', '6': 'g', '9': 'g', '!': 'i', '|': 'i', '0': 'o', '5': 's', '$': 's', '7': 't', '+': 't', '2': 'z' };
+const unleet = (text: string, one: 'i' | 'l') => text.replace(/[@48(3691!|05$7+2]/g, (c) => (c === '1' ? one : LEET[c]!));
+/** Digits and symbols around the letters: Password1!, 2024Summer, !!Dragon. */
+const AFFIXES = /^[^\p{L}]+|[^\p{L}]+$/gu;
+
+/** The forms of a lower-cased password to look up: as typed, without its affixes, de-leeted. */
+function readings(lower: string): string[] {
+  const core = lower.replace(AFFIXES, '');
+  const forms = [lower, unleet(lower, 'i'), unleet(lower, 'l')];
+  // A short core is no word to look up: A8374619283746! is not "a".
+  if (core.length >= 4) forms.push(core, unleet(core, 'i'), unleet(core, 'l'));
+  return forms;
+}
+
+/** Labels of a host that name no service in particular. */
+const GENERIC_LABELS = new Set(['www', 'auth', 'login', 'sso', 'account', 'accounts', 'app', 'api', 'id', 'idp']);
+
+/** The words a password of this service must not contain: its name, and the PUBLIC_URL host. */
+export function serviceWords(publicUrl: string): string[] {
+  const { hostname } = new URL(publicUrl);
+  if (isIP(hostname.replace(/^\[|\]$/g, ''))) return ['gatehouse'];
+  const labels = hostname.split('.').slice(0, -1).filter((label) => label.length >= 4 && !GENERIC_LABELS.has(label));
+  return [...new Set(['gatehouse', hostname, ...labels])];
+}
+
 export function passwordTooLong(password: string): boolean {
-  return Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
+  return bytesOf(normalize(password)) > MAX_PASSWORD_BYTES;
+}
+
+export interface PolicyWords {
+  /** The user's own: the email's local part, the name. */
+  personal?: string[];
+  /** The service's own (serviceWords). */
+  service?: string[];
 }
 
 /** The reasons `password` fails `policy`; empty when it passes. */
-export function checkPasswordPolicy(password: string, policy: PasswordPolicy, context: string[] = []): string[] {
+export function checkPasswordPolicy(password: string, policy: PasswordPolicy, { personal = [], service = [] }: PolicyWords = {}): string[] {
+  const normalized = normalize(password);
   const reasons: string[] = [];
-  const bytes = Buffer.byteLength(password, 'utf8');
+  const bytes = bytesOf(normalized);
   if (bytes < MIN_BYTES[policy]) reasons.push(`Must be at least ${MIN_BYTES[policy]} characters long`);
   if (bytes > MAX_PASSWORD_BYTES) reasons.push(`Must be at most ${MAX_PASSWORD_BYTES} bytes long`);
   if (policy === 'standard') {
-    if (!/\p{Lu}/u.test(password)) reasons.push('Must contain an upper-case letter');
-    if (!/\p{Ll}/u.test(password)) reasons.push('Must contain a lower-case letter');
-    if (!/\p{Nd}/u.test(password)) reasons.push('Must contain a digit');
+    if (!/\p{Lu}/u.test(normalized)) reasons.push('Must contain an upper-case letter');
+    if (!/\p{Ll}/u.test(normalized)) reasons.push('Must contain a lower-case letter');
+    if (!/\p{Nd}/u.test(normalized)) reasons.push('Must contain a digit');
   }
-  const lower = password.toLowerCase();
-  if (commonPasswords().has(lower)) reasons.push('Is too common: it appears in lists of leaked passwords');
-  else if (context.some((word) => word.length >= 4 && lower.includes(word.toLowerCase()))) {
-    reasons.push('Must not contain your email or name');
-  }
+  const forms = readings(normalized.toLowerCase());
+  const contains = (words: string[]) => words.some((word) => word.length >= 4 && forms.some((form) => form.includes(word.toLowerCase())));
+  if (forms.some((form) => commonPasswords().has(form))) reasons.push('Is too common: it appears in lists of leaked passwords');
+  else if (contains(service)) reasons.push('Must not contain the name of this service');
+  else if (contains(personal)) reasons.push('Must not contain your email or name');
   return reasons;
 }
 
+/** A password check: `rehash` when the stored hash predates normalization and should be replaced. */
+export type PasswordCheck = { ok: false } | { ok: true; rehash: boolean };
+
 export interface Passwords {
   hash(password: string): Promise<string>;
-  verify(password: string, passwordHash: string): Promise<boolean>;
-  /** Spends the time of one verify without a stored hash, so unknown accounts answer as slowly. */
-  verifyDummy(password: string): Promise<false>;
+  verify(password: string, passwordHash: string): Promise<PasswordCheck>;
+  /** Spends the time of a failed verify without a stored hash, so unknown accounts answer as slowly. */
+  verifyDummy(password: string): Promise<PasswordCheck>;
 }
 
 /**
@@ -78,12 +123,20 @@ function limit(max: number) {
 export async function createPasswords(cost: number, { concurrency = BCRYPT_CONCURRENCY } = {}): Promise<Passwords> {
   const dummyHash = await hash('gatehouse-dummy-password', { cost });
   const run = limit(concurrency);
+  const check = async (password: string, passwordHash: string): Promise<PasswordCheck> => {
+    const normalized = normalize(password);
+    if (await run(() => verify(normalized, passwordHash))) return { ok: true, rehash: false };
+    // A hash made before passwords were normalized holds the bytes as they were typed then (never
+    // more than 72). Tried whenever the forms differ, the dummy included, so timing tells nothing.
+    if (normalized === password || bytesOf(password) > MAX_PASSWORD_BYTES) return { ok: false };
+    return (await run(() => verify(password, passwordHash))) ? { ok: true, rehash: true } : { ok: false };
+  };
   return {
-    hash: (password) => run(() => hash(password, { cost, rejectLongPasswords: true })),
-    verify: (password, passwordHash) => run(() => verify(password, passwordHash)),
+    hash: (password) => run(() => hash(normalize(password), { cost, rejectLongPasswords: true })),
+    verify: check,
     verifyDummy: async (password) => {
-      await run(() => verify(password, dummyHash));
-      return false;
+      await check(password, dummyHash);
+      return { ok: false };
     },
   };
 }
