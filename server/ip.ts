@@ -10,6 +10,7 @@ const MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
  * comes back as given.
  */
 export function normalizeIp(raw: string): string {
+  if (isIPv4(raw)) return raw;
   let ip = raw.trim();
   if (ip.startsWith('[')) ip = ip.slice(1, ip.indexOf(']'));
   ip = WITH_PORT.exec(ip)?.[1] ?? ip;
