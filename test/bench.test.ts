@@ -1,5 +1,5 @@
 // The benchmark harness (npm run bench) is not part of the suite, but it must not rot: its options
-// parse as documented, and a one-second run of one scenario prints the JSON of CONTRACT section 8.
+// parse as documented, and a one-second run of one scenario prints the JSON the README documents.
 // No timing is asserted here: the numbers depend on the machine.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,7 +31,7 @@ describe('bench options', () => {
 });
 
 describe('npm run bench', () => {
-  it('runs a short scenario and writes the JSON of CONTRACT section 8', async () => {
+  it('runs a short scenario and writes the documented JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-test-'));
     try {
       const file = join(dir, 'bench.json');

@@ -1,4 +1,4 @@
-// What every HTTP response promises (CONTRACT section 2), over a real socket.
+// What every HTTP response promises, over a real socket.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.ts';

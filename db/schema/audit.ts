@@ -1,6 +1,6 @@
 import { boolean, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-// CONTRACT section 7. No foreign key to users: the trail outlives the accounts it describes.
+// One row per audit event. No foreign key to users: the trail outlives the accounts it describes.
 export const authEvents = pgTable(
   'auth_events',
   {

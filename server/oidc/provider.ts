@@ -173,7 +173,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy > 0;
   provider.maxIpsCount = config.trustProxy;
-  // Client secrets are stored as SHA-256 digests (CONTRACT section 3): compare the digest of what
+  // Client secrets are stored as SHA-256 digests, never in clear: compare the digest of what
   // the client presents. oidc-provider funnels every secret check through this one method.
   const compare = provider.Client.prototype.compareClientSecret;
   provider.Client.prototype.compareClientSecret = function compareDigest(actual: string) {

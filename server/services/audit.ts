@@ -1,4 +1,4 @@
-// The audit trail (CONTRACT section 7). Never given a password, token or secret.
+// The audit trail: one row per event. Never given a password, token or secret.
 import type { Db } from '../../db/client.ts';
 import { authEvents } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';

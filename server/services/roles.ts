@@ -105,7 +105,7 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
         }
         const permissions = input.permissions && [...new Set(input.permissions)].sort();
         if (permissions) assertHolds(actor, changedBetween<string>(row.permissions, permissions), CANNOT_SHAPE);
-        // The admin role holds every permission by definition (CONTRACT section 4).
+        // The admin role holds every permission by definition.
         if (row.name === BUILT_IN_ROLES.admin && permissions && permissions.length !== PERMISSIONS.length) {
           throw new AppError('CONFLICT', 'The admin role always holds every permission');
         }

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import type { Profile, User, UserWithProfile } from '../views.ts';
 import { loadAccess } from './rbac.ts';
 
-/** The public view of a user (CONTRACT section 4): never a hash or a token. */
+/** The public view of a user: never a hash or a token. */
 export function toUser(row: UserRow, roleNames: string[]): User {
   return {
     id: row.id,

@@ -1,6 +1,6 @@
 // npm run bench: starts Gatehouse as its own process on a fresh database, loads it from this process
 // with autocannon (127.0.0.1 only, every run bounded in time), and prints each scenario beside the
-// reference it is measured against in the same run (CONTRACT section 8).
+// reference it is measured against in the same run.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

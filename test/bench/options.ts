@@ -29,7 +29,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --db pglite|URL    PGlite in a temporary directory (default), or a PostgreSQL server URL on which
                      a database with a random name is created and dropped afterwards
   --rounds N         measure each service/reference pair N times, alternating; report medians (default 1)
-  --json FILE        also write the results as JSON (CONTRACT section 8)
+  --json FILE        also write the results as JSON
   --profile DIR      run the service and the reference servers under --cpu-prof, profiles in DIR
   --bcrypt-cost N    BCRYPT_COST for the service and the bcrypt reference (default: $BCRYPT_COST or 12)`;
 

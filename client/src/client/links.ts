@@ -11,7 +11,7 @@ import type { ProcedurePath, TokenSet } from '../types.js';
 export const ACCESS_TOKEN = 'gatehouse.accessToken';
 
 /**
- * Procedures that take no access token (CONTRACT section 4). Their UNAUTHORIZED means wrong
+ * Procedures that take no access token (the public auth.* ones). Their UNAUTHORIZED means wrong
  * credentials or a dead refresh token, never an expired access token, so it must not trigger a
  * refresh; nor should an expiring access token delay a sign-in.
  */
