@@ -3,6 +3,7 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Audit, RequestMeta } from './audit.ts';
 import { storeKey } from './rate-limits/limiter.ts';
+import { LocalBlocks } from './rate-limits/local-blocks.ts';
 import type { RateLimitStore } from './rate-limits/store.ts';
 
 const WINDOW_SECONDS = 60;
@@ -24,23 +25,18 @@ export interface AccessDenials {
 export function createAccessDenials({ audit, store }: { audit: Audit; store: RateLimitStore }): AccessDenials {
   const counter = store.counter({ name: 'access_denied_audit', points: 1, seconds: WINDOW_SECONDS });
   // What this process recorded already: no store round trip until the window ends.
-  const recorded = new Map<string, number>();
+  const recorded = new LocalBlocks();
 
   async function first(key: string): Promise<boolean> {
-    const now = Date.now();
-    if ((recorded.get(key) ?? 0) > now) return false;
-    if (recorded.size > 10_000) for (const [k, until] of recorded) if (until <= now) recorded.delete(k);
+    if (recorded.check(key)) return false;
     try {
       const res = await counter.consume(storeKey(key));
-      recorded.set(key, now + res.msBeforeNext);
+      recorded.block(key, res.msBeforeNext);
       return true;
     } catch (error) {
-      if (error instanceof RateLimiterRes) {
-        recorded.set(key, now + error.msBeforeNext);
-        return false;
-      }
-      // The store cannot say: record rather than lose the row.
-      return true;
+      if (!(error instanceof RateLimiterRes)) return true; // the store cannot say: record rather than lose the row
+      recorded.block(key, error.msBeforeNext);
+      return false;
     }
   }
 

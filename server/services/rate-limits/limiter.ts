@@ -11,6 +11,7 @@ import { AppError } from '../../errors.ts';
 import { addressBlock } from '../../ip.ts';
 import type { RequestMeta } from '../audit.ts';
 import { FAILURE_LIMITS, GUARD_LIMITS, type CounterRule, type FailureLimitName, type GuardCounterRule, type GuardLimitName, type LimitName, type LimitRules } from './rules.ts';
+import { LocalBlocks } from './local-blocks.ts';
 import type { RateLimitStore } from './store.ts';
 
 export interface Attempt {
@@ -22,7 +23,7 @@ export interface Attempt {
 export interface AttemptContext {
   userId?: string | null;
   metadata?: Record<string, unknown>;
-  /** The id of a device that signed in to the account before (devices.ts), or null. */
+  /** The id of a device that signed in to the account before (login-guard.ts), or null. */
   device?: string | null;
 }
 
@@ -83,37 +84,6 @@ function rawKeyOf(rule: CounterRule, subject: string, meta: RequestMeta, device:
 
 /** Store keys are digests: a copy of the store holds no email or address in clear, and keys stay short. */
 export const storeKey = (raw: string): string => hash('sha256', raw, 'base64url');
-
-/** Keys a process refuses without asking the store, until their window ends. */
-class LocalBlocks {
-  private readonly blocks = new Map<string, { until: number; refused: boolean }>();
-  private static readonly SWEEP_AT = 10_000;
-
-  /** `refused`: the store has already answered a refusal of this key (and the audit row is written). */
-  block(key: string, msBeforeNext: number, refused = false): void {
-    if (this.blocks.size >= LocalBlocks.SWEEP_AT) this.sweep();
-    this.blocks.set(key, { until: Date.now() + msBeforeNext, refused });
-  }
-
-  /** The time left on the key's block and whether this is its first refusal, or null if none. */
-  check(key: string): { msBeforeNext: number; first: boolean } | null {
-    const block = this.blocks.get(key);
-    if (!block) return null;
-    const msBeforeNext = block.until - Date.now();
-    if (msBeforeNext <= 0) {
-      this.blocks.delete(key);
-      return null;
-    }
-    const first = !block.refused;
-    block.refused = true;
-    return { msBeforeNext, first };
-  }
-
-  private sweep(): void {
-    const now = Date.now();
-    for (const [key, { until }] of this.blocks) if (until <= now) this.blocks.delete(key);
-  }
-}
 
 function refusals(limit: LimitName, store: RateLimitStore, hooks: LimiterHooks) {
   return {

@@ -22,7 +22,7 @@ export type LimitName = GuardLimitName | FailureLimitName;
 /**
  * What a counter counts by: `ip`, the client address (an IPv6 client by its /64); `subject`, the
  * account or user the attempt is about; `subject+ip`, the pair; `device`, a browser that signed in
- * to the account before (devices.ts); `client`, the OAuth client that authenticated, or else the
+ * to the account before (login-guard.ts); `client`, the OAuth client that authenticated, or else the
  * address.
  */
 export type KeyBy = 'ip' | 'subject' | 'subject+ip' | 'device' | 'client';
