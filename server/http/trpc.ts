@@ -20,7 +20,7 @@ import { appRouter } from '../trpc/router.ts';
 import { MAX_BODY_BYTES, readCapped, tooLarge } from './body-limit.ts';
 
 /** The most calls one batched request may hold; more is a 400 before any of them runs. */
-export const MAX_BATCH_CALLS = 10;
+const MAX_BATCH_CALLS = 10;
 
 function retryAfterOf(errors: readonly { cause?: unknown }[]): number | undefined {
   for (const error of errors) {

@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.ts';
 import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { AccessClaims, TokenService } from '../oidc/tokens.ts';
 import type { Audit, RequestMeta } from './audit.ts';
-import { checkPasswordPolicy, serviceWords, type Passwords } from './passwords.ts';
+import { checkPasswordPolicy, normalizePassword, serviceWords, type Passwords } from './passwords.ts';
 import { BUILT_IN_ROLES } from './rbac.ts';
 import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { eq } from 'drizzle-orm';
@@ -135,7 +135,7 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
         await audit.record({ type: 'password_changed', success: false, userId, reason: 'wrong_current_password', ...meta });
         throw new AppError('INVALID_INPUT', 'Current password is incorrect', { fieldErrors: { currentPassword: ['Incorrect password'] } });
       }
-      if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
+      if (normalizePassword(input.newPassword) === normalizePassword(input.currentPassword)) {
         throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: ['Must differ from the current password'] } });
       }
       assertStrong(input.newPassword, [user.email.split('@')[0] ?? '', user.name ?? ''], 'newPassword');

@@ -43,19 +43,21 @@ export function createLoginGuard({ limit, secrets }: { limit: GuardLimiter; secr
   const belongs = (email: string, { id, mac }: { id: string; mac: Buffer }) => secrets.some((secret) => timingSafeEqual(Buffer.from(tag(secret, email, id)), mac));
   const deviceOf = (cookie: string | null, email: string) => entries(cookie).find((entry) => belongs(email, entry))?.id ?? null;
 
-  function remember(email: string, device: DeviceCookie): void {
-    const cookie = device.read();
-    const id = deviceOf(cookie, email) ?? randomBytes(16).toString('base64url');
+  /** Writes the cookie with `email`'s entry first; `cookie` and `known` as `run` has read them already. */
+  function remember(email: string, device: DeviceCookie, cookie = device.read(), known = deviceOf(cookie, email)): void {
+    const id = known ?? randomBytes(16).toString('base64url');
     const others = entries(cookie).filter((entry) => !belongs(email, entry)).map(({ entry }) => entry);
     device.write([`${id}.${tag(secrets[0]!, email, id)}`, ...others].slice(0, MAX_ACCOUNTS).join('~'));
   }
 
   return {
     async run(email, meta, device, metadata, check) {
-      const attempt = await limit.begin(email, meta, { metadata: { email, ...metadata }, device: deviceOf(device.read(), email) });
+      const cookie = device.read();
+      const known = deviceOf(cookie, email);
+      const attempt = await limit.begin(email, meta, { metadata: { email, ...metadata }, device: known });
       const result = await check();
       await attempt.succeeded();
-      remember(email, device);
+      remember(email, device, cookie, known);
       return result;
     },
     remember,

@@ -15,7 +15,8 @@ export const MAX_PASSWORD_BYTES = 72;
 
 const MIN_BYTES: Record<PasswordPolicy, number> = { standard: 8, nist: 15 };
 
-const normalize = (password: string) => password.normalize('NFKC');
+/** The form a password is measured, checked, compared and hashed in. */
+export const normalizePassword = (password: string) => password.normalize('NFKC');
 const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
 
 let common: Set<string> | undefined;
@@ -52,7 +53,7 @@ export function serviceWords(publicUrl: string): string[] {
 }
 
 export function passwordTooLong(password: string): boolean {
-  return bytesOf(normalize(password)) > MAX_PASSWORD_BYTES;
+  return bytesOf(normalizePassword(password)) > MAX_PASSWORD_BYTES;
 }
 
 export interface PolicyWords {
@@ -64,7 +65,7 @@ export interface PolicyWords {
 
 /** The reasons `password` fails `policy`; empty when it passes. */
 export function checkPasswordPolicy(password: string, policy: PasswordPolicy, { personal = [], service = [] }: PolicyWords = {}): string[] {
-  const normalized = normalize(password);
+  const normalized = normalizePassword(password);
   const reasons: string[] = [];
   const bytes = bytesOf(normalized);
   if (bytes < MIN_BYTES[policy]) reasons.push(`Must be at least ${MIN_BYTES[policy]} characters long`);
@@ -124,7 +125,7 @@ export async function createPasswords(cost: number, { concurrency = BCRYPT_CONCU
   const dummyHash = await hash('gatehouse-dummy-password', { cost });
   const run = limit(concurrency);
   const check = async (password: string, passwordHash: string): Promise<PasswordCheck> => {
-    const normalized = normalize(password);
+    const normalized = normalizePassword(password);
     if (await run(() => verify(normalized, passwordHash))) return { ok: true, rehash: false };
     // A hash made before passwords were normalized holds the bytes as they were typed then (never
     // more than 72). Tried whenever the forms differ, the dummy included, so timing tells nothing.
@@ -132,7 +133,7 @@ export async function createPasswords(cost: number, { concurrency = BCRYPT_CONCU
     return (await run(() => verify(password, passwordHash))) ? { ok: true, rehash: true } : { ok: false };
   };
   return {
-    hash: (password) => run(() => hash(normalize(password), { cost, rejectLongPasswords: true })),
+    hash: (password) => run(() => hash(normalizePassword(password), { cost, rejectLongPasswords: true })),
     verify: check,
     verifyDummy: async (password) => {
       await check(password, dummyHash);
