@@ -23,8 +23,10 @@ commands:
       at a hidden prompt. --role may repeat; default: user.
   clients:create --name N --grant-type G [--grant-type G ...] [--redirect-uri U ...]
                  [--post-logout-redirect-uri U ...] [--scope S ...] [--public] [--first-party]
+                 [--no-pkce-required]
       registers an OAuth client and prints its id and, for a confidential client, its
-      secret: shown this once, stored only as a digest.
+      secret: shown this once, stored only as a digest. --no-pkce-required exempts a
+      confidential client from PKCE, for relying parties that cannot send it.
   keys:rotate
       adds a new signing key pair to KEYS_DIR. It is published at once; each instance signs
       with it from its next start. Superseded keys stay published until their tokens expired.
@@ -93,8 +95,10 @@ async function clientsCreate(args: string[]): Promise<void> {
       scope: { type: 'string', multiple: true },
       public: { type: 'boolean' },
       'first-party': { type: 'boolean' },
+      'pkce-required': { type: 'boolean', default: true },
     },
     strict: true,
+    allowNegative: true,
   });
   if (!values.name) throw new UsageError('--name is required');
   const grantTypes = values['grant-type'] ?? [];
@@ -112,6 +116,7 @@ async function clientsCreate(args: string[]): Promise<void> {
         scopes: values.scope,
         public: values.public ?? false,
         firstParty: values['first-party'] ?? false,
+        pkceRequired: values['pkce-required'],
       },
       operator(),
     );

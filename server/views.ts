@@ -108,6 +108,7 @@ export const clientView = z
     public: z.boolean(),
     scopes: z.array(z.string()),
     firstParty: z.boolean(),
+    pkceRequired: z.boolean().meta({ description: 'False only for a confidential client an admin exempted from PKCE' }),
     createdAt: timestamp,
   })
   .meta({ id: 'Client' });

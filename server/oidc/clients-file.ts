@@ -12,6 +12,7 @@ const fileClient = z.looseObject({
   client_secret: z.string().min(32, 'client_secret must be at least 32 characters').optional(),
   client_name: z.string().max(200).optional(),
   first_party: z.boolean().optional(),
+  pkce_required: z.boolean().optional(),
   grant_types: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).optional(),
   response_types: z.array(z.literal('code')).optional(),
 });

@@ -16,6 +16,8 @@ export const API_SCOPE = 'api';
 export const ACCESS_TOKEN_ALG = 'ES256';
 /** Every scope a client may be registered for or ask for. */
 export const SCOPES = ['openid', 'offline_access', 'email', 'profile', API_SCOPE] as const;
+/** The `profile` scope's claims: every profile field a user can set. */
+export const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'picture', 'locale', 'zoneinfo'] as const;
 /** Recorded as the grant type of sessions started by Gatehouse's own sign-in (auth.login, auth.register). */
 export const FIRST_PARTY_GTY = 'urn:gatehouse:login';
 
@@ -70,9 +72,12 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       ...staticClients,
     ],
     extraClientMetadata: {
-      properties: ['first_party'],
-      validator(_ctx, key, value) {
-        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('first_party must be a boolean');
+      properties: ['first_party', 'pkce_required'],
+      validator(_ctx, key, value, metadata) {
+        if (value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
+        if (key === 'pkce_required' && value === false && metadata.token_endpoint_auth_method === 'none') {
+          throw new errors.InvalidClientMetadata('a public client cannot be exempted from PKCE');
+        }
       },
     },
     // Asymmetric algorithms only: HMAC would turn the stored secret digest into key material.
@@ -86,14 +91,27 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       requestObjectSigningAlgValues: ['RS256', 'ES256', 'PS256', 'EdDSA'],
     },
     scopes: [...SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: [...PROFILE_CLAIMS] },
+    // The id_token carries the granted scopes' claims, as userinfo does: relying parties that build
+    // their profile from the id_token alone (Auth.js by default) otherwise see only `sub`.
+    conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
       // A disabled or deleted user is no account: the token endpoint then refuses their refresh tokens.
       const user = /^[0-9a-f-]{36}$/i.test(sub) ? await findUserById(db, sub) : undefined;
       if (!user || !user.isActive) return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: user.emailVerified, name: user.name ?? undefined }),
+        claims: async () => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: user.emailVerified,
+          name: user.name ?? undefined,
+          given_name: user.givenName ?? undefined,
+          family_name: user.familyName ?? undefined,
+          picture: user.picture ?? undefined,
+          locale: user.locale ?? undefined,
+          zoneinfo: user.zoneinfo ?? undefined,
+        }),
       };
     },
     async extraTokenClaims(_ctx, token) {
@@ -146,7 +164,9 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       await grant.save();
       return grant;
     },
-    pkce: { required: () => true },
+    // S256 of every client, but for a confidential one an admin exempted (legacy relying parties
+    // that cannot send PKCE). A code_challenge that is sent is still checked.
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || client.metadata().pkce_required !== false },
     responseTypes: ['code'],
     rotateRefreshToken: true,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -18,6 +18,7 @@ export const AUDIT_EVENT_TYPES = [
   'user_deleted',
   'role_changed',
   'client_created',
+  'client_updated',
   'client_deleted',
   'access_denied',
 ] as const;

@@ -25,7 +25,12 @@ export interface NewClient {
   scopes?: string[] | undefined;
   /** First-party clients skip the consent screen. Only operators (CLI, CLIENTS_FILE) set this. */
   firstParty?: boolean | undefined;
+  /** False exempts a confidential client from PKCE (legacy relying parties). Never a public one. */
+  pkceRequired?: boolean | undefined;
 }
+
+/** What admin.clients.update may change; the rest (public or confidential, first party) is fixed. */
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'pkceRequired'>>;
 
 /** OpenID Connect client metadata for `input`; INVALID_INPUT for combinations that make no sense. */
 export function clientMetadata(input: NewClient): Record<string, unknown> {
@@ -39,6 +44,7 @@ export function clientMetadata(input: NewClient): Record<string, unknown> {
   if (grants.includes('refresh_token') && !grants.includes('authorization_code')) fail('grantTypes', 'refresh_token needs authorization_code');
   if (grants.includes('authorization_code') && !input.redirectUris?.length) fail('redirectUris', 'authorization_code needs at least one redirect URI');
   if (!grants.includes('authorization_code') && input.redirectUris?.length) fail('redirectUris', 'Redirect URIs need the authorization_code grant');
+  if (isPublic && input.pkceRequired === false) fail('pkceRequired', 'A public client must use PKCE');
   return {
     grant_types: grants,
     response_types: grants.includes('authorization_code') ? ['code'] : [],
@@ -46,6 +52,8 @@ export function clientMetadata(input: NewClient): Record<string, unknown> {
     post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
     token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
     ...(input.scopes?.length ? { scope: [...new Set(input.scopes)].join(' ') } : {}),
+    // Absent means required, so that the default never depends on a stored value.
+    ...(input.pkceRequired === false ? { pkce_required: false } : {}),
   };
 }
 
@@ -53,10 +61,19 @@ export function newClientSecret(): string {
   return `ghs_${randomBytes(32).toString('base64url')}`;
 }
 
-function toView(row: OauthClientRow): ClientView {
-  const m = row.metadata as { grant_types?: string[]; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; scope?: string; token_endpoint_auth_method?: string };
+interface StoredMetadata {
+  grant_types?: ClientGrantType[];
+  redirect_uris?: string[];
+  post_logout_redirect_uris?: string[];
+  scope?: string;
+  token_endpoint_auth_method?: string;
+  pkce_required?: boolean;
+}
+
+/** A stored client as the input that would create it again. */
+function asNewClient(row: OauthClientRow): NewClient & { public: boolean; pkceRequired: boolean } {
+  const m = row.metadata as StoredMetadata;
   return {
-    clientId: row.clientId,
     name: row.name,
     grantTypes: m.grant_types ?? [],
     redirectUris: m.redirect_uris ?? [],
@@ -64,8 +81,23 @@ function toView(row: OauthClientRow): ClientView {
     public: m.token_endpoint_auth_method === 'none',
     scopes: m.scope ? m.scope.split(' ') : [],
     firstParty: row.firstParty,
-    createdAt: row.createdAt.toISOString(),
+    pkceRequired: m.pkce_required !== false,
   };
+}
+
+function toView(row: OauthClientRow): ClientView {
+  const { name, grantTypes, redirectUris = [], postLogoutRedirectUris = [], scopes = [], firstParty = false, ...rest } = asNewClient(row);
+  return { clientId: row.clientId, name, grantTypes, redirectUris, postLogoutRedirectUris, public: rest.public, scopes, firstParty, pkceRequired: rest.pkceRequired, createdAt: row.createdAt.toISOString() };
+}
+
+/** The provider's own rules (URI syntax, scope values, ...), before anything is stored. */
+async function validateWithProvider(provider: Provider, metadata: Record<string, unknown>): Promise<void> {
+  try {
+    await provider.Client.validate(metadata as never);
+  } catch (error) {
+    const description = (error as { error_description?: string }).error_description ?? 'invalid client metadata';
+    throw new AppError('INVALID_INPUT', description, { fieldErrors: { _: [description] } });
+  }
 }
 
 export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audit; provider: Provider }) {
@@ -78,13 +110,7 @@ export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audi
       const metadata = clientMetadata(input);
       const clientId = `gh_${randomBytes(12).toString('base64url')}`;
       const clientSecret = metadata.token_endpoint_auth_method === 'none' ? undefined : newClientSecret();
-      try {
-        // The provider's own rules (URI syntax, scope values, ...) before anything is stored.
-        await provider.Client.validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: digest(clientSecret) } : {}) });
-      } catch (error) {
-        const description = (error as { error_description?: string }).error_description ?? 'invalid client metadata';
-        throw new AppError('INVALID_INPUT', description, { fieldErrors: { _: [description] } });
-      }
+      await validateWithProvider(provider, { ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: digest(clientSecret) } : {}) });
       await db.transaction(async (tx) => {
         await tx.insert(oauthClients).values({
           clientId,
@@ -94,9 +120,29 @@ export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audi
           firstParty: input.firstParty ?? false,
           createdBy: actor.userId,
         });
-        await audit.record({ type: 'client_created', success: true, actorId: actor.userId, metadata: { clientId, name: input.name, grantTypes: metadata.grant_types }, ...actor.meta }, tx);
+        await audit.record({ type: 'client_created', success: true, actorId: actor.userId, metadata: { clientId, name: input.name, grantTypes: metadata.grant_types, pkceRequired: input.pkceRequired !== false }, ...actor.meta }, tx);
       });
       return clientSecret ? { clientId, clientSecret } : { clientId };
+    },
+
+    /** Changes what `changes` names; the result is checked like a new client's. Audited with the fields changed. */
+    async update(clientId: string, changes: ClientChanges, actor: Actor): Promise<ClientView> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.select().from(oauthClients).where(eq(oauthClients.clientId, clientId)).for('update').limit(1);
+        if (!row) throw new AppError('NOT_FOUND', 'Client not found');
+        const before = asNewClient(row);
+        const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as ClientChanges;
+        const after = { ...before, ...defined };
+        const metadata = clientMetadata(after);
+        await validateWithProvider(provider, { ...metadata, client_id: clientId, ...(row.secretHash ? { client_secret: row.secretHash } : {}) });
+        const changed = Object.keys(defined).filter((key) => JSON.stringify(before[key as keyof ClientChanges]) !== JSON.stringify(after[key as keyof ClientChanges]));
+        const [updated] = await tx.update(oauthClients).set({ name: after.name, metadata }).where(eq(oauthClients.clientId, clientId)).returning();
+        await audit.record(
+          { type: 'client_updated', success: true, actorId: actor.userId, metadata: { clientId, changed, pkceRequired: after.pkceRequired !== false }, ...actor.meta },
+          tx,
+        );
+        return toView(updated!);
+      });
     },
 
     /** Deletes the client and ends every session (grant and refresh tokens) issued to it. */

@@ -23,7 +23,7 @@ export async function oauthError(call: Promise<unknown>): Promise<string | undef
 }
 
 /** Registers a third-party web app (confidential unless `public`) and discovers the issuer for it. */
-export async function webApp(gh: TestServer, admin: Awaited<ReturnType<typeof signIn>>, options: { public?: boolean; scopes?: string[]; name?: string } = {}) {
+export async function webApp(gh: TestServer, admin: Awaited<ReturnType<typeof signIn>>, options: { public?: boolean; scopes?: string[]; name?: string; pkceRequired?: boolean } = {}) {
   const created = await admin.caller.admin.clients.create({
     name: options.name ?? 'Third Party App',
     grantTypes: ['authorization_code', 'refresh_token'],
@@ -31,6 +31,7 @@ export async function webApp(gh: TestServer, admin: Awaited<ReturnType<typeof si
     postLogoutRedirectUris: [`${APP}/bye`],
     public: options.public ?? false,
     ...(options.scopes ? { scopes: options.scopes as never } : {}),
+    ...(options.pkceRequired === undefined ? {} : { pkceRequired: options.pkceRequired }),
   });
   const auth = created.clientSecret ? oidc.ClientSecretBasic(created.clientSecret) : oidc.None();
   const config = await oidc.discovery(issuerOf(gh), created.clientId, undefined, auth, insecure);

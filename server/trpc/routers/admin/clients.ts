@@ -4,7 +4,12 @@ import { clientView, createdClientView, successView } from '../../../views.ts';
 import { requirePermission, router, z } from '../../init.ts';
 import { flag } from '../../inputs.ts';
 
-const uri = z.url('Must be an absolute URL').max(2000, 'Too long');
+const uris = z.array(z.url('Must be an absolute URL').max(2000, 'Too long')).max(20).optional();
+const name = z.string().trim().min(1).max(200);
+const grantTypes = z.array(z.enum(CLIENT_GRANT_TYPES)).min(1).max(3);
+const scopes = z.array(z.enum(SCOPES)).max(SCOPES.length).optional();
+const clientId = z.string().min(1).max(200);
+const pkceRequired = flag.optional().meta({ description: 'False exempts a confidential client from PKCE (legacy relying parties); never a public one' });
 const tags = ['Clients'];
 
 export const adminClientsRouter = router({
@@ -28,16 +33,42 @@ export const adminClientsRouter = router({
     })
     .input(
       z.strictObject({
-        name: z.string().trim().min(1).max(200),
-        grantTypes: z.array(z.enum(CLIENT_GRANT_TYPES)).min(1).max(3),
-        redirectUris: z.array(uri).max(20).optional(),
-        postLogoutRedirectUris: z.array(uri).max(20).optional(),
+        name,
+        grantTypes,
+        redirectUris: uris,
+        postLogoutRedirectUris: uris,
         public: flag.optional(),
-        scopes: z.array(z.enum(SCOPES)).max(SCOPES.length).optional(),
+        scopes,
+        pkceRequired,
       }),
     )
     .output(createdClientView)
     .mutation(({ ctx, input }) => ctx.deps.clientAdmin.create(input, ctx.actor)),
+
+  update: requirePermission('clients:manage')
+    .meta({
+      openapi: {
+        method: 'PATCH',
+        path: '/admin/clients/{clientId}',
+        tags,
+        summary: 'Change an OAuth client',
+        description: 'Only the fields given change. Whether a client is public, and its secret, cannot change.',
+        errorResponses: [400, 401, 403, 404],
+      },
+    })
+    .input(
+      z.strictObject({
+        clientId,
+        name: name.optional(),
+        grantTypes: grantTypes.optional(),
+        redirectUris: uris,
+        postLogoutRedirectUris: uris,
+        scopes,
+        pkceRequired,
+      }),
+    )
+    .output(clientView)
+    .mutation(({ ctx, input: { clientId, ...changes } }) => ctx.deps.clientAdmin.update(clientId, changes, ctx.actor)),
 
   delete: requirePermission('clients:manage')
     .meta({
@@ -50,7 +81,7 @@ export const adminClientsRouter = router({
         errorResponses: [400, 401, 403, 404],
       },
     })
-    .input(z.strictObject({ clientId: z.string().min(1).max(200) }))
+    .input(z.strictObject({ clientId }))
     .output(successView)
     .mutation(({ ctx, input }) => ctx.deps.clientAdmin.remove(input.clientId, ctx.actor)),
 });
