@@ -1,15 +1,12 @@
 // The hosted login page in a real headless Chromium, the way a person meets it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
 import * as oidc from 'openid-client';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { haveChromium, launchChromium } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAccount, signIn, startTestServer, type TestServer } from './helpers/server.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// .ci/run installs Debian's chromium; elsewhere the suite still runs without it.
-const haveChromium = existsSync(CHROMIUM);
 
 describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
   let gh: TestServer;
@@ -26,10 +23,7 @@ describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
     });
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
     appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
