@@ -94,7 +94,7 @@ describe('PKCE exemption for a confidential client', () => {
 
     const spa = await webApp({ public: true, name: 'Public SPA' });
     const patched = await fetch(`${gh.url}/api/admin/clients/${spa.clientId}`, {
-      method: 'PATCH',
+      method: 'PUT',
       headers: { authorization: admin.authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ pkceRequired: false }),
     });

@@ -47,6 +47,7 @@ describe('the OpenAPI document', () => {
         'DELETE /admin/roles/{id}',
         'GET /admin/clients',
         'POST /admin/clients',
+        'PUT /admin/clients/{clientId}',
         'DELETE /admin/clients/{clientId}',
         'GET /admin/audit',
         'GET /admin/audit/suspicious',
@@ -223,6 +224,9 @@ describe('roles and clients under /admin', () => {
     expect(created.body.clientSecret).toMatch(/^ghs_/);
     const list = await api.call('GET', '/admin/clients', { token: token() });
     expect(list.body.find((c: { clientId: string }) => c.clientId === created.body.clientId)).not.toHaveProperty('clientSecret');
+    const renamed = await api.call('PUT', `/admin/clients/${created.body.clientId}`, { token: token(), body: { name: 'Weekly export' } });
+    expect(renamed.body).toMatchObject({ clientId: created.body.clientId, name: 'Weekly export', pkceRequired: true });
+    expect(renamed.body).not.toHaveProperty('clientSecret');
     expect((await api.call('DELETE', `/admin/clients/${created.body.clientId}`, { token: token() })).body).toEqual({ success: true });
     expect((await api.call('DELETE', `/admin/clients/${created.body.clientId}`, { token: token() })).status).toBe(404);
   });

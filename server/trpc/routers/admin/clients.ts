@@ -48,7 +48,7 @@ export const adminClientsRouter = router({
   update: requirePermission('clients:manage')
     .meta({
       openapi: {
-        method: 'PATCH',
+        method: 'PUT',
         path: '/admin/clients/{clientId}',
         tags,
         summary: 'Change an OAuth client',
