@@ -85,7 +85,9 @@ function isStreamed(response: Response): boolean {
 async function writeResponse(ctx: Context, response: Response): Promise<void> {
   const res = ctx.res;
   res.statusCode = response.status;
-  for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
   if (!response.body) {
