@@ -1,8 +1,6 @@
 // The request listener: two Koa apps behind one switch on the request target. /oidc goes to the
-// provider's app (the provider, and the published JWKS), everything else to the API's:
-// /trpc (CORS, tRPC), /interaction (login pages), /api (CORS, REST), and health and metrics.
-// Each app starts with the same shared edge (request ids and logs, headers, errors, body limit,
-// query check). Each piece lives in server/http/, server/oidc/ or server/rest/.
+// provider's app, everything else to the API's: /trpc, /interaction (login pages), /api (REST),
+// health and metrics. Both start with the same edge (server/http/edge.ts).
 import type { RequestListener } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
@@ -12,18 +10,14 @@ import { MAX_BODY_BYTES } from './http/body-limit.ts';
 import { cors } from './http/cors.ts';
 import { edge, type EdgeOptions } from './http/edge.ts';
 import { health, type AppState } from './http/health.ts';
-import { below } from './http/mount-point.ts';
 import { providerEndpoint } from './http/provider.ts';
 import { pinToPublicUrl } from './http/public-url.ts';
-import { providerRouteName, routeNamer } from './http/route-name.ts';
+import { below, providerRouteName, routeNamer } from './http/routing.ts';
 import { trpcEndpoint } from './http/trpc.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
 import { createRestApi } from './rest/handler.ts';
 import { createHttpContext } from './trpc/context.ts';
 import { appRouter } from './trpc/router.ts';
-
-export { MAX_BODY_BYTES } from './http/body-limit.ts';
-export type { AppState };
 
 const OIDC = '/oidc';
 
@@ -40,10 +34,8 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
     return app;
   };
 
-  // The provider's app sees paths below /oidc, as the provider does when it is mounted. A request
-  // never passes through the API's middleware, nor an API call through the provider's: on the
-  // token endpoint, where the provider's own work is a couple of hundred microseconds, a second
-  // Koa context and koa-mount's path rewriting show in the throughput (README, "Performance").
+  // Its own app rather than koa-mount: a token request never passes through the API's middleware,
+  // and the provider's app sees paths below /oidc as it would mounted.
   const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, published: deps.published }));
   // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
   // (Express's) is not set: the issuer's path, which keeps a path prefix of PUBLIC_URL.

@@ -6,7 +6,7 @@ import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Audit } from './services/audit.ts';
 import type { Passwords } from './services/passwords.ts';
-import { BUILT_IN_ROLES } from './services/rbac.ts';
+import { BUILT_IN_ROLES } from './shared/permissions.ts';
 import { anotherActiveAdminExists } from './services/roles.ts';
 import { findUserByEmail, insertUser } from './services/users.ts';
 
@@ -16,10 +16,9 @@ export interface BootstrapDeps {
   audit: Audit;
   passwords: Passwords;
   log: Logger;
-  assertStrong(password: string, context: string[]): void;
 }
 
-export async function ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong }: BootstrapDeps): Promise<void> {
+export async function ensureBootstrapAdmin({ config, db, audit, passwords, log }: BootstrapDeps): Promise<void> {
   if (!config.admin) return;
   const { email, password } = config.admin;
   if (await anotherActiveAdminExists(db, null)) return;
@@ -30,7 +29,7 @@ export async function ensureBootstrapAdmin({ config, db, audit, passwords, log, 
     return;
   }
   try {
-    assertStrong(password, [email.split('@')[0] ?? '']);
+    passwords.assertStrong(password, [email.split('@')[0] ?? '']);
   } catch (error) {
     if (error instanceof AppError) throw new ConfigError([`ADMIN_PASSWORD: ${(error.details.fieldErrors?.password ?? [error.message]).join('; ')}`]);
     throw error;

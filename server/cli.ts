@@ -3,17 +3,13 @@
 // shell history and process listings.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../db/client.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createDeps, keyRetentionSeconds, type Deps } from './deps.ts';
 import { AppError } from './errors.ts';
-import { createAudit } from './services/audit.ts';
-import { createUserAdmin } from './services/admin-users.ts';
-import { checkPasswordPolicy, createPasswords, serviceWords } from './services/passwords.ts';
-import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
-import { operator } from './services/rbac.ts';
-import { createDeps, keyRetentionSeconds } from './deps.ts';
 import { createLogger } from './logger.ts';
 import { rotateKeys } from './oidc/keystore.ts';
+import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
+import { operator } from './services/rbac.ts';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -33,6 +29,16 @@ commands:
 `;
 
 class UsageError extends Error {}
+
+/** The service's own wiring, without its timers, for one command. */
+async function withDeps(config: Config, run: (deps: Deps) => Promise<void>): Promise<void> {
+  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0 });
+  try {
+    await run(deps);
+  } finally {
+    await deps.close();
+  }
+}
 
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -64,24 +70,19 @@ async function userCreate(args: string[]): Promise<void> {
     options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true } },
     strict: true,
   });
-  if (!values.email) throw new UsageError('--email is required');
+  const email = values.email;
+  if (!email) throw new UsageError('--email is required');
   const config = loadConfig();
   const password = await readPassword();
-  const reasons = checkPasswordPolicy(password, config.passwordPolicy, { personal: [values.email.split('@')[0] ?? ''], service: serviceWords(config.publicUrl) });
-  if (reasons.length > 0) throw new UsageError(`password refused: ${reasons.join('; ')}`);
-
-  const database = await openDatabase(config.database);
-  try {
-    const passwords = await createPasswords(config.bcryptCost);
-    const admin = createUserAdmin({ db: database.db, audit: createAudit(database.db), passwords, assertStrong: () => {} });
-    const user = await admin.create(
-      { email: values.email.trim().toLowerCase(), password, name: values.name, roles: values.role ?? ['user'] },
-      operator(),
-    );
-    process.stdout.write(`created user ${user.id} <${user.email}> roles: ${user.roles.join(', ')}\n`);
-  } finally {
-    await database.close();
-  }
+  await withDeps(config, async (deps) => {
+    try {
+      const user = await deps.userAdmin.create({ email: email.trim().toLowerCase(), password, name: values.name, roles: values.role ?? ['user'] }, operator());
+      process.stdout.write(`created user ${user.id} <${user.email}> roles: ${user.roles.join(', ')}\n`);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'WEAK_PASSWORD') throw new UsageError(`password refused: ${error.details.fieldErrors?.password?.join('; ')}`);
+      throw error;
+    }
+  });
 }
 
 async function clientsCreate(args: string[]): Promise<void> {
@@ -100,16 +101,15 @@ async function clientsCreate(args: string[]): Promise<void> {
     strict: true,
     allowNegative: true,
   });
-  if (!values.name) throw new UsageError('--name is required');
+  const name = values.name;
+  if (!name) throw new UsageError('--name is required');
   const grantTypes = values['grant-type'] ?? [];
   const unknown = grantTypes.filter((g) => !(CLIENT_GRANT_TYPES as readonly string[]).includes(g));
   if (unknown.length > 0 || grantTypes.length === 0) throw new UsageError(`--grant-type must be one of ${CLIENT_GRANT_TYPES.join(', ')}`);
-  const config = loadConfig();
-  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0 });
-  try {
+  await withDeps(loadConfig(), async (deps) => {
     const created = await deps.clientAdmin.create(
       {
-        name: values.name,
+        name,
         grantTypes: grantTypes as ClientGrantType[],
         redirectUris: values['redirect-uri'],
         postLogoutRedirectUris: values['post-logout-redirect-uri'],
@@ -122,9 +122,7 @@ async function clientsCreate(args: string[]): Promise<void> {
     );
     process.stdout.write(`client_id: ${created.clientId}\n`);
     if (created.clientSecret) process.stdout.write(`client_secret: ${created.clientSecret}\n(shown once: it is stored only as a digest)\n`);
-  } finally {
-    await deps.close();
-  }
+  });
 }
 
 async function keysRotate(args: string[]): Promise<void> {

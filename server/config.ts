@@ -4,7 +4,8 @@ import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const integer = (min: number, max: number) =>
+/** A variable holding a whole number, as text (the environment has nothing else). */
+const wholeNumber = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, 'must be a whole number')
@@ -13,7 +14,7 @@ const integer = (min: number, max: number) =>
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: integer(0, 65535).default(3000),
+  PORT: wholeNumber(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   // Defaults to http://localhost:$PORT, filled in below once PORT is known.
   PUBLIC_URL: z
@@ -34,9 +35,9 @@ const envSchema = z.object({
   CLIENTS_FILE: z.string().min(1).optional(),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(1).optional(),
-  ACCESS_TOKEN_TTL: integer(60, 86_400).default(900),
-  REFRESH_TOKEN_TTL: integer(300, 31_536_000).default(604_800),
-  BCRYPT_COST: integer(4, 31).default(12),
+  ACCESS_TOKEN_TTL: wholeNumber(60, 86_400).default(900),
+  REFRESH_TOKEN_TTL: wholeNumber(300, 31_536_000).default(604_800),
+  BCRYPT_COST: wholeNumber(4, 31).default(12),
   PASSWORD_POLICY: z.enum(['standard', 'nist']).default('standard'),
   LOGIN_RATE_LIMIT: z
     .string()
@@ -56,7 +57,7 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .string()
     .transform((value) => (['true', 'yes'].includes(value) ? '1' : ['false', 'no'].includes(value) ? '0' : value))
-    .pipe(integer(0, 10))
+    .pipe(wholeNumber(0, 10))
     .default(0),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });

@@ -11,11 +11,13 @@ import { createPublishedKeys, loadKeys, type Keys, type PublishedKeys } from './
 import { createProvider } from './oidc/provider.ts';
 import { trackTokenEndpoint } from './oidc/token-events.ts';
 import { countIssuedTokens } from './oidc/token-metrics.ts';
-import { createTokenService, type TokenService } from './oidc/tokens.ts';
+import { createTokenService } from './oidc/tokens.ts';
+import { createAccountService, type AccountService } from './services/account.ts';
 import { createUserAdmin, type UserAdmin } from './services/admin-users.ts';
 import { createAccessDenials, type AccessDenials } from './services/access-denied.ts';
 import { createAudit, type Audit } from './services/audit.ts';
 import { auditMetricsHook } from './services/audit-metrics.ts';
+import { createAuditLog, type AuditLog } from './services/audit-queries.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
 import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { createLoginGuard, type LoginGuard } from './services/login-guard.ts';
@@ -25,6 +27,7 @@ import { limitRules, type CounterOverrides } from './services/rate-limits/rules.
 import { openRateLimitStore, type RateLimitStore, type RateLimitStoreTarget } from './services/rate-limits/store.ts';
 import { createRoleAdmin, type RoleAdmin } from './services/roles.ts';
 import { purgeExpiredSessions } from './services/sessions.ts';
+import type { TokenService } from './services/tokens.ts';
 
 export interface DepsOptions {
   log?: Logger;
@@ -51,6 +54,10 @@ export interface Deps {
   audit: Audit;
   tokens: TokenService;
   auth: AuthService;
+  /** The signed-in user's own profile, password and sessions. */
+  account: AccountService;
+  /** The audit trail's read side. */
+  auditLog: AuditLog;
   userAdmin: UserAdmin;
   roleAdmin: RoleAdmin;
   clientAdmin: ClientAdmin;
@@ -125,15 +132,17 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   });
   trackTokenEndpoint(provider, { db, audit, limit: rateLimits.token });
   countIssuedTokens(provider, metrics);
-  const passwords = await createPasswords(config.bcryptCost);
+  const passwords = await createPasswords({ cost: config.bcryptCost, policy: config.passwordPolicy, publicUrl: config.publicUrl });
   const tokens = createTokenService({ provider, config, db, published });
-  const auth = createAuthService({ config, db, audit, passwords, tokens });
-  const userAdmin = createUserAdmin({ db, audit, passwords, assertStrong: auth.assertStrong });
+  const auth = createAuthService({ db, audit, passwords, tokens });
+  const account = createAccountService({ db, audit, passwords });
+  const auditLog = createAuditLog(db);
+  const userAdmin = createUserAdmin({ db, audit, passwords });
   const roleAdmin = createRoleAdmin({ db, audit });
   const clientAdmin = createClientAdmin({ db, audit, provider });
   const loginGuard = createLoginGuard({ limit: rateLimits.login, secrets: keys.cookieSecrets });
   const accessDenials = createAccessDenials({ audit, store: rateLimitStore });
-  await ensureBootstrapAdmin({ config, db, audit, passwords, log, assertStrong: auth.assertStrong });
+  await ensureBootstrapAdmin({ config, db, audit, passwords, log });
 
   const purge = async () => {
     try {
@@ -159,6 +168,8 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     audit,
     tokens,
     auth,
+    account,
+    auditLog,
     userAdmin,
     roleAdmin,
     clientAdmin,

@@ -36,6 +36,9 @@ export class AppError extends Error {
 /** The one message for every failed sign-in, whatever the reason: it must not reveal which. */
 export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
 
+/** The message of every rate-limit refusal: it does not depend on whether the account exists. */
+export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
+
 /**
  * The OAuth error body (RFC 6749 section 5.2) of an AppError, for the provider's clients: the
  * limits' refusals and a store or trail that cannot be written are the only ones they meet.

@@ -1,7 +1,8 @@
 // Entry: config → deps → app → listen; a graceful stop on SIGTERM and SIGINT.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, type AppState } from './app.ts';
+import { createApp } from './app.ts';
+import type { AppState } from './http/health.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { KeysMissingError } from './oidc/keystore.ts';

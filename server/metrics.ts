@@ -2,9 +2,6 @@
 // values come from small closed sets: never a raw path, an id, an email or an IP.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export const LOGIN_OUTCOMES = ['success', 'failure', 'rate_limited'] as const;
-export const TOKEN_GRANTS = ['login', 'refresh_token', 'authorization_code', 'client_credentials', 'other'] as const;
-
 export interface PoolStats {
   max: number;
   active: number;

@@ -5,7 +5,8 @@ import { errors } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.ts';
 import { oidcPayloads } from '../db/schema/index.ts';
-import { createAdapterFactory, digest, purgeExpiredOidcRows } from '../server/oidc/adapter.ts';
+import { createAdapterFactory, purgeExpiredOidcRows } from '../server/oidc/adapter.ts';
+import { digest } from '../server/shared/digest.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let testDb: TestDatabase;

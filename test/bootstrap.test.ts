@@ -17,7 +17,7 @@ describe('ADMIN_EMAIL / ADMIN_PASSWORD', () => {
       const tokens = await gh.caller().auth.login(account);
       expect(tokens.user.roles).toEqual(['admin', 'user']);
       const admin = gh.caller({ authorization: `Bearer ${tokens.accessToken}` });
-      await ensureBootstrapAdmin({ ...gh.deps, db: gh.deps.database.db, assertStrong: gh.deps.auth.assertStrong });
+      await ensureBootstrapAdmin({ ...gh.deps, db: gh.deps.database.db });
       expect((await admin.admin.users.list({ role: 'admin' })).total).toBe(1);
     } finally {
       await gh.close();
@@ -44,7 +44,6 @@ describe('ADMIN_EMAIL / ADMIN_PASSWORD', () => {
         ...gh.deps,
         db: gh.deps.database.db,
         config: { ...gh.deps.config, admin: { email: account.email, password: 'Operator-Chosen-1' } },
-        assertStrong: gh.deps.auth.assertStrong,
       });
       const tokens = await gh.caller().auth.login(account);
       expect(tokens.user.roles).toEqual(['user']);

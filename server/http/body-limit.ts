@@ -1,9 +1,9 @@
 // 100 KB per request body, refused with 413 before any work is done. A declared length is checked
-// up front. A chunked body has no length: the tRPC edge reads its bodies up to the limit itself
-// (trpc.ts), and for /oidc the body is read here, up to the limit, and handed to the provider
-// already parsed.
+// up front; a chunked body is read up to the limit (by trpc.ts for tRPC, here for /oidc, whose
+// provider then gets it parsed).
 import { parse as parseQuery } from 'node:querystring';
 import type { Context } from 'koa';
+import { readCapped } from '../request/body.ts';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -11,51 +11,6 @@ export function tooLarge(ctx: Context): void {
   ctx.status = 413;
   ctx.set('Connection', 'close');
   ctx.body = { error: { code: 'PAYLOAD_TOO_LARGE', message: `Request bodies are limited to ${MAX_BODY_BYTES / 1024} KB` } };
-}
-
-/**
- * The body, or undefined once it passes `limit` bytes (the rest is left unread). Rejects if the
- * client goes away mid-body. Plain stream events: an async iterator per request costs more than
- * the cheapest calls it serves.
- */
-export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefined> {
-  const req = ctx.req;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const done = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) {
-        done();
-        req.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
-    };
-    const onError = (error: Error) => {
-      done();
-      reject(error);
-    };
-    const onClose = () => {
-      done();
-      reject(new Error('request closed before its body ended'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
 }
 
 /**

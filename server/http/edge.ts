@@ -1,23 +1,19 @@
 // What every request passes first, in this order: its request id, log line and histogram; the
 // baseline headers; the error shape; the body limit; the query-credential check. One middleware
-// that runs them as steps rather than a stack of five: on the token endpoint, where the provider's
-// own work is a couple of hundred microseconds, each extra async frame and Koa getter shows in the
-// throughput (README, "Performance").
+// running them as steps, rather than a stack of five, keeps the token endpoint's path short.
+import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
+import { AppError, ERROR_STATUS, oauthErrorOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { accessLog } from './access-log.ts';
 import { bodyLimit } from './body-limit.ts';
-import { errorResponses } from './errors.ts';
-import { admitQuery } from './query-tokens.ts';
-import { securityHeaders } from './security-headers.ts';
 
 export interface EdgeOptions {
   log: Logger;
   metrics: Metrics;
-  /** The histogram's route label of a request (route-name.ts). */
+  /** The histogram's route label of a request (routing.ts). */
   routeOf: (ctx: Context) => string;
-  /** PUBLIC_URL is https: HSTS (security-headers.ts). */
+  /** PUBLIC_URL is https: HSTS. */
   https: boolean;
   /** The path the app is mounted at ('' at the root); the log line names the request's full path. */
   mountPath: string;
@@ -41,5 +37,94 @@ export function edge({ log, metrics, routeOf, https, mountPath, oauth }: EdgeOpt
     } finally {
       requests.finish(ctx, started);
     }
+  };
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+interface AccessLog {
+  /** Names the request (the client's X-Request-Id when sane) and returns its start time. */
+  start(ctx: Context): number;
+  /** Observes the duration and writes the log line, once the response is decided. */
+  finish(ctx: Context, started: number): void;
+}
+
+/**
+ * The request id, the access log line and the request histogram. The line names the user when an
+ * authenticated procedure found one (ctx.state.userId); never a header, a body or a query.
+ */
+function accessLog({ log, metrics, routeOf, mountPath }: Pick<EdgeOptions, 'log' | 'metrics' | 'routeOf' | 'mountPath'>): AccessLog {
+  return {
+    start(ctx) {
+      const incoming = ctx.get('x-request-id');
+      const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      ctx.state.requestId = requestId;
+      ctx.res.setHeader('X-Request-Id', requestId);
+      return performance.now();
+    },
+    finish(ctx, started) {
+      // Handlers that bypass Koa (tRPC) have written their status straight to the Node response.
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      const ms = performance.now() - started;
+      const method = ctx.method;
+      metrics.httpRequestDuration.observe({ method, route: routeOf(ctx), status: String(status) }, ms / 1000);
+      // The line is built only when it is written: below `info` it is a cost on every request.
+      if (log.isLevelEnabled('info')) {
+        log.info({ reqId: ctx.state.requestId, method, path: mountPath + ctx.path, status, ms: Math.round(ms), userId: ctx.state.userId }, 'request');
+      }
+    },
+  };
+}
+
+/**
+ * Baseline headers on every response, set on the Node response so that they survive handlers that
+ * bypass Koa (tRPC) and the provider's own error pages.
+ */
+function securityHeaders({ https }: { https: boolean }): (ctx: Context) => void {
+  const headers: [string, string][] = [
+    ['X-Content-Type-Options', 'nosniff'],
+    ['Referrer-Policy', 'no-referrer'],
+    // No page of Gatehouse may be framed (sign-in pages are clickjacking targets). Pages with a
+    // fuller policy of their own (the provider's error page) replace this one.
+    ['Content-Security-Policy', "frame-ancestors 'none'"],
+    ['X-Frame-Options', 'DENY'],
+    ...(https ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
+  ];
+  return (ctx) => {
+    for (const [name, value] of headers) ctx.res.setHeader(name, value);
+  };
+}
+
+const CREDENTIAL_PARAMS = ['access_token', 'refresh_token', 'id_token', 'client_secret', 'token', 'password'];
+
+/**
+ * Credentials never travel in a URL (proxy logs, browser history, Referer): a request that puts one
+ * in its query string is refused with a 400 before anything reads it. Returns whether it may go on.
+ */
+function admitQuery(ctx: Context): boolean {
+  if (!ctx.querystring) return true;
+  const params = new URLSearchParams(ctx.querystring);
+  if (!CREDENTIAL_PARAMS.some((name) => params.has(name))) return true;
+  ctx.status = 400;
+  ctx.body = { error: { code: 'BAD_REQUEST', message: 'Credentials are not accepted in the query string; use the Authorization header or the body' } };
+  return false;
+}
+
+/** Answers a request whose handling threw: a JSON body with a code and a short message, never a stack. */
+function errorResponses({ log, oauth }: { log: Logger; oauth: boolean }): (ctx: Context, error: unknown) => void {
+  return (ctx, error) => {
+    if (error instanceof AppError) {
+      const { trpc, http } = ERROR_STATUS[error.code];
+      ctx.status = http;
+      if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
+      // The provider's clients read OAuth's error shape; everyone else reads ours.
+      ctx.body = oauth ? oauthErrorOf(error) : { error: { code: trpc, message: error.message, ...error.details } };
+      return;
+    }
+    const err = error as { status?: number; expose?: boolean; message?: string };
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+    if (status >= 500) log.error({ err: error, reqId: ctx.state.requestId }, 'unhandled error');
+    ctx.status = status;
+    ctx.body = { error: { code: status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST', message: status < 500 && err.expose ? err.message : 'Internal error' } };
   };
 }

@@ -1,19 +1,20 @@
-// The provider's app, below its mount point: the provider, with the JWKS answer replaced by the
-// published key set. The provider's own route decides it (ctx.oidc.route), however the path is
-// spelled. The token endpoint's limit runs inside the provider (server/oidc/token-events.ts), so
-// that auth.refresh meets it too.
+// The provider's app, below its mount point: the provider, with its JWKS answer replaced by the
+// key set as published now, so a key added by `keys:rotate` is served by every instance at once.
+// The provider's own route decides it (ctx.oidc.route), however the path is spelled.
 import type { Middleware } from 'koa';
 import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import type { PublishedKeys } from '../oidc/keystore.ts';
-import { jwks } from './jwks.ts';
 
 export function providerEndpoint({ provider, published }: { provider: Provider; published: PublishedKeys }): Middleware {
   // The provider is a Koa app: its middleware runs on this app's context, as koa-mount runs it.
   const run = compose(provider.middleware);
-  const serveJwks = jwks(published);
   return async (ctx, next) => {
     await run(ctx, next);
-    if ((ctx as { oidc?: { route?: string } }).oidc?.route === 'jwks' && ctx.status === 200) await serveJwks(ctx);
+    if ((ctx as { oidc?: { route?: string } }).oidc?.route !== 'jwks' || ctx.status !== 200) return;
+    const { keys } = await published.get();
+    ctx.type = 'application/jwk-set+json; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = { keys };
   };
 }

@@ -1,12 +1,5 @@
 // The tRPC endpoint: plain JSON, the body capped, batches of at most 10 calls, Retry-After on 429,
 // and the signed-in user handed to the access log.
-//
-// Our own adapter over tRPC's resolveResponse (the function every tRPC adapter is built on),
-// rather than its node-http adapter. That adapter turns each request into a fetch Request whose
-// body is a web stream, even when the body has been read already, and pipes each answer through a
-// WritableStream. Here the body is read once, as text, and handed over as text, and a JSON answer
-// is written in one piece, with its length. Under the bench's load this took auth.verify from
-// about 670 to 510 µs of CPU a request, and me.get from about 570 to 470.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -17,7 +10,8 @@ import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { createHttpContext } from '../trpc/context.ts';
 import { appRouter } from '../trpc/router.ts';
-import { MAX_BODY_BYTES, readCapped, tooLarge } from './body-limit.ts';
+import { readCapped } from '../request/body.ts';
+import { MAX_BODY_BYTES, tooLarge } from './body-limit.ts';
 
 /** The most calls one batched request may hold; more is a 400 before any of them runs. */
 const MAX_BATCH_CALLS = 10;

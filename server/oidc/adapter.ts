@@ -3,15 +3,11 @@
 // Security invariant: the values clients present (token, code, session and interaction ids, user
 // codes, grant ids) are stored only as SHA-256 digests, and the raw `jti` never stays in a payload,
 // so a copy of the database holds nothing that works as a credential.
-import { hash } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
 import { oauthClients, oidcPayloads } from '../../db/schema/index.ts';
-
-export function digest(value: string): string {
-  return hash('sha256', value, 'base64url');
-}
+import { digest } from '../shared/digest.ts';
 
 export interface AdapterOptions {
   /**

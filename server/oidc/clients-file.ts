@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { ConfigError } from '../config.ts';
-import { digest } from './adapter.ts';
+import { digest } from '../shared/digest.ts';
 
 const fileClient = z.looseObject({
   client_id: z.string().min(1).max(200),

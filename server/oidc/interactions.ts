@@ -11,11 +11,12 @@ import type { Config } from '../config.ts';
 import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
-import type { LoginGuard } from '../services/login-guard.ts';
-import { MAX_PASSWORD_BYTES, passwordTooLong } from '../services/passwords.ts';
+import { readCapped } from '../request/body.ts';
 import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
-import { consentPage, loginPage, messagePage, sendPage } from './views.ts';
+import type { LoginGuard } from '../services/login-guard.ts';
+import { email, password } from '../shared/inputs.ts';
+import { consentPage, loginPage, messagePage, sendPage } from './pages.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 const FORM_LIMIT = 16 * 1024;
@@ -29,23 +30,14 @@ export interface InteractionDeps {
   secret: string;
 }
 
-
 async function readForm(ctx: Koa.Context): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new AppError('INVALID_INPUT', 'Expected a form submission');
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > FORM_LIMIT) throw new AppError('PAYLOAD_TOO_LARGE', 'Form too large');
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const body = await readCapped(ctx, FORM_LIMIT);
+  if (body === undefined) throw new AppError('PAYLOAD_TOO_LARGE', 'Form too large');
+  return new URLSearchParams(body.toString('utf8'));
 }
 
-const loginForm = z.object({
-  email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
-  password: z.string().min(1).max(1024).refine((p) => !passwordTooLong(p), `at most ${MAX_PASSWORD_BYTES} bytes`),
-});
+const loginForm = z.object({ email, password });
 
 export function createInteractionRoutes({ provider, auth, loginGuard, config, log, secret }: InteractionDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;

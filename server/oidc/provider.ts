@@ -1,13 +1,15 @@
 // The one token issuer. Every token Gatehouse hands out, whether through /oidc or through tRPC,
 // is minted by this provider's models and signed with the keys it publishes.
-import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type ClientMetadata, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import { findUserById } from '../services/users.ts';
 import { loadAccess } from '../services/rbac.ts';
-import { digest, type AdapterFactory } from './adapter.ts';
+import { digest } from '../shared/digest.ts';
+import { UUID } from '../shared/inputs.ts';
+import type { AdapterFactory } from './adapter.ts';
 import type { Keys } from './keystore.ts';
-import { logoutPage, messagePage, sendPage } from './views.ts';
+import { logoutPage, messagePage, sendPage } from './pages.ts';
 
 /** The built-in public client that Gatehouse's own API mints sessions for. */
 export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
@@ -29,7 +31,6 @@ export interface ProviderDeps {
   /** Clients from CLIENTS_FILE, with secrets already digested. */
   staticClients?: ClientMetadata[];
 }
-
 
 /** First-party clients (the operator says so) skip the consent screen. */
 export function isFirstParty(client: { clientId: string; metadata(): Record<string, unknown> } | undefined): boolean {
@@ -97,7 +98,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
       // A disabled or deleted user is no account: the token endpoint then refuses their refresh tokens.
-      const user = /^[0-9a-f-]{36}$/i.test(sub) ? await findUserById(db, sub) : undefined;
+      const user = UUID.test(sub) ? await findUserById(db, sub) : undefined;
       if (!user || !user.isActive) return undefined;
       return {
         accountId: user.id,
@@ -201,5 +202,3 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
   };
   return provider;
 }
-
-export type { KoaContextWithOIDC };

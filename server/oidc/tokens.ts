@@ -1,47 +1,15 @@
-// Minting, refreshing and verifying the tokens of first-party sessions, all through the provider.
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+// The token service of the first-party API, on the provider's own models: minting, refreshing
+// (at its token endpoint, in process) and verifying.
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { inject } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
-import { AppError } from '../errors.ts';
-import type { RequestMeta } from '../services/audit.ts';
-import { RATE_LIMITED_MESSAGE } from '../services/rate-limits/limiter.ts';
+import { AppError, RATE_LIMITED_MESSAGE } from '../errors.ts';
 import { grantLives, recordSession } from '../services/sessions.ts';
+import type { AccessClaims, TokenService } from '../services/tokens.ts';
 import type { PublishedKeys } from './keystore.ts';
 import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, apiResourceServer } from './provider.ts';
-
-export interface AccessClaims extends JWTPayload {
-  sub: string;
-  client_id: string;
-  scope?: string;
-  roles: string[];
-  permissions: string[];
-  /** The session (grant) the token belongs to; absent for client credentials. */
-  sid?: string;
-  exp: number;
-}
-
-export interface IssuedTokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  sid: string;
-}
-
-export type RefreshResult = { ok: true; tokens: Omit<IssuedTokens, 'sid'>; userId: string } | { ok: false; reason: string };
-
-export interface TokenService {
-  /** Starts a session for a signed-in user: a Grant, a JWT access token and a refresh token. */
-  mint(userId: string, meta: RequestMeta): Promise<IssuedTokens>;
-  /** Rotates a refresh token at the provider's own token endpoint, in process; RATE_LIMITED or UNAVAILABLE as that endpoint answers. */
-  refresh(refreshToken: string, meta: RequestMeta): Promise<RefreshResult>;
-  /** Signature, typ, issuer, audience and expiry, checked locally against our JWKS. */
-  verifySignature(token: string): Promise<AccessClaims | null>;
-  /** verifySignature, plus: the session the token belongs to still lives. */
-  verify(token: string): Promise<AccessClaims | null>;
-  isSessionAlive(sid: string): Promise<boolean>;
-}
 
 export function createTokenService({ provider, config, db, published }: { provider: Provider; config: Config; db: Db; published: PublishedKeys }): TokenService {
   // Verification trusts the published set, which follows rotations made while we run.
@@ -74,10 +42,6 @@ export function createTokenService({ provider, config, db, published }: { provid
     }
   }
 
-  // At the store level, as the provider's Grant.find decides it (a row whose expiry has not
-  // passed), without loading and parsing the grant's payload.
-  const isSessionAlive = (sid: string) => grantLives(db, sid);
-
   return {
     async mint(userId, meta) {
       const client = await provider.Client.find(FIRST_PARTY_CLIENT_ID);
@@ -98,6 +62,8 @@ export function createTokenService({ provider, config, db, published }: { provid
     },
 
     async refresh(refreshToken, meta) {
+      // oidc-provider runs a grant only inside an HTTP request: the refresh goes through its real
+      // token endpoint (rotation, reuse detection, limits, audit), injected in process.
       dispatch ??= provider.callback();
       const response = await inject(dispatch, {
         method: 'POST',
@@ -127,12 +93,12 @@ export function createTokenService({ provider, config, db, published }: { provid
     },
 
     verifySignature,
-    isSessionAlive,
 
     async verify(token) {
       const claims = await verifySignature(token);
       if (!claims) return null;
-      if (claims.sid !== undefined && !(await isSessionAlive(claims.sid))) return null;
+      // At the store level, as the provider's Grant.find decides it, without parsing the grant.
+      if (claims.sid !== undefined && !(await grantLives(db, claims.sid))) return null;
       return claims;
     },
   };

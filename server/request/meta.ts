@@ -2,8 +2,8 @@
 // X-Forwarded-For, counted TRUST_PROXY hops from the right) in its canonical spelling, and its
 // User-Agent; null when absent.
 import type { Context } from 'koa';
-import { normalizeIp } from '../ip.ts';
-import type { RequestMeta } from '../services/audit.ts';
+import { normalizeIp } from '../shared/ip.ts';
+import type { RequestMeta } from '../shared/audit-events.ts';
 
 export function requestMeta(ctx: Context): RequestMeta {
   const ip = ctx.ip;

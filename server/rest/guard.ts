@@ -1,7 +1,6 @@
-// trpc-to-openapi's handler sets zod's `coerce` flag, in place, on every bare boolean, number,
-// bigint or date it finds in a REST input (the schema tRPC shares), and coercion is JavaScript
-// truthiness: "false" would become true, null false. This check, made with the library's own
-// predicates, refuses to serve such an input; server/trpc/inputs.ts has `flag` and `integer`.
+// trpc-to-openapi sets zod's `coerce` flag, in place, on every bare boolean, number, bigint or
+// date of a REST input (the schema tRPC shares), and coercion is truthiness: "false" becomes true.
+// Refuse to serve such an input; server/shared/inputs.ts has `boolOrText` and `intOrText`.
 import type { AnyTRPCRouter } from '@trpc/server';
 import { forEachOpenApiProcedure, getInputOutputParsers, instanceofZodTypeCoercible, instanceofZodTypeObject, unwrapZodType } from 'trpc-to-openapi';
 
@@ -18,7 +17,7 @@ function visit(where: string, shape: Shape): void {
   for (const [key, field] of Object.entries(shape)) {
     const inner = unwrapZodType(field as Parameters<typeof unwrapZodType>[0], false);
     if (instanceofZodTypeCoercible(inner)) {
-      throw new Error(`REST input ${where}.${key} is a bare ${inner._zod.def.type}: use flag or integer from server/trpc/inputs.ts`);
+      throw new Error(`REST input ${where}.${key} is a bare ${inner._zod.def.type}: use boolOrText or intOrText from server/shared/inputs.ts`);
     }
     if (instanceofZodTypeObject(inner)) visit(`${where}.${key}`, inner.shape);
   }

@@ -1,7 +1,8 @@
 // access_denied audit rows, at most one per user and procedure a minute, across instances: a user
 // calling what they may not, in a loop, must not be able to fill the audit trail.
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { Audit, RequestMeta } from './audit.ts';
+import type { RequestMeta } from '../shared/audit-events.ts';
+import type { Audit } from './audit.ts';
 import { storeKey } from './rate-limits/limiter.ts';
 import { LocalBlocks } from './rate-limits/local-blocks.ts';
 import type { RateLimitStore } from './rate-limits/store.ts';

@@ -1,76 +1,40 @@
 // Admin management of users: search with keyset pagination, create, update, delete, revoke.
-//
-// Deletion is hard: the row goes, with its role links and sessions, so the email can be registered
-// again. The audit trail keeps the user id (it has no foreign key) and records the email.
-import { and, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
-import { z } from 'zod';
+// Deletion is hard: the row goes with its role links and sessions, so the email can register
+// again; the audit trail keeps the id (it has no foreign key) and records the email.
+import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { roles, userRoles, users, type UserRow } from '../../db/schema/index.ts';
+import { users, type UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
+import { after as afterCursor, encodeCursor, type Cursor } from '../shared/cursor.ts';
+import type { User, UserPage } from '../shared/outputs.ts';
+import { BUILT_IN_ROLES } from '../shared/permissions.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
-import { BUILT_IN_ROLES, changedBetween, type Actor } from './rbac.ts';
+import { accessByUser, changedBetween, hasRole, type Actor } from './rbac.ts';
 import { anotherActiveAdminExists, assertMayGrant, LAST_ADMIN_MESSAGE, lockAdminChanges } from './roles.ts';
 import { endUserSessions } from './sessions.ts';
-import { findUserById, insertUser, toUser } from './users.ts';
-import type { User, UserPage } from '../views.ts';
+import { findUserById, insertUser, setRoles, toUser } from './users.ts';
 
 export interface ListUsersInput {
   search?: string | undefined;
   role?: string | undefined;
   isActive?: boolean | undefined;
-  cursor?: string | undefined;
+  cursor?: Cursor | undefined;
   limit?: number | undefined;
-}
-
-// A cursor is the (created_at, id) of the last row served, opaque to clients.
-const cursorShape = z.tuple([z.iso.datetime(), z.uuid()]);
-
-function encodeCursor(row: UserRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    return cursorShape.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  } catch {
-    throw new AppError('INVALID_INPUT', 'Invalid cursor', { fieldErrors: { cursor: ['Not a cursor from a previous page'] } });
-  }
 }
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-async function rolesByUser(db: Db, ids: string[]): Promise<Map<string, string[]>> {
-  const map = new Map<string, string[]>(ids.map((id) => [id, []]));
-  if (ids.length === 0) return map;
-  const rows = await db
-    .select({ userId: userRoles.userId, name: roles.name })
-    .from(userRoles)
-    .innerJoin(roles, eq(roles.id, userRoles.roleId))
-    .where(inArray(userRoles.userId, ids))
-    .orderBy(roles.name);
-  for (const row of rows) map.get(row.userId)?.push(row.name);
-  return map;
-}
-
-async function setRoles(tx: Db, userId: string, names: string[]): Promise<void> {
-  const found = names.length > 0 ? await tx.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, names)) : [];
-  const missing = names.filter((name) => !found.some((r) => r.name === name));
-  if (missing.length > 0) throw new AppError('INVALID_INPUT', 'Unknown role', { fieldErrors: { roles: missing.map((m) => `Unknown role: ${m}`) } });
-  await tx.delete(userRoles).where(eq(userRoles.userId, userId));
-  if (found.length > 0) await tx.insert(userRoles).values(found.map((r) => ({ userId, roleId: r.id })));
+async function rolesOf(db: Db, ids: string[]): Promise<Map<string, string[]>> {
+  return new Map([...(await accessByUser(db, ids))].map(([id, access]) => [id, access.roles]));
 }
 
 /**
- * How many rows per row wanted a filtered page looks through, newest first from the cursor, before
- * it asks the indexes instead. A search that matches often (a surname, a domain) has its page in
- * the next few thousand rows; one that matches rarely (an address) is cheaper to find through the
- * trigram indexes. PostgreSQL cannot tell the two apart (its estimate of a substring's frequency is
- * a guess: over a million users it chose the indexes for a 1% match, rechecking all 10,000 matches
- * for a page of 20), so the page tries the bounded walk first: any filter matching one row in 250
- * or more is served by it.
+ * How many rows per row wanted a filtered page walks, newest first from the cursor, before it asks
+ * the trigram indexes instead. PostgreSQL cannot tell a common substring from a rare one, so the
+ * bounded walk serves every filter matching one row in 250 or more, and the indexes the rest.
  */
 const PAGE_WINDOW_PER_ROW = 250;
 
@@ -78,31 +42,30 @@ export interface UserAdminDeps {
   db: Db;
   audit: Audit;
   passwords: Passwords;
-  assertStrong(password: string, context: string[]): void;
 }
 
-export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdminDeps) {
+export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
   /** The first `count` rows matching `where` after the cursor, newest first. */
-  async function pageOf(where: SQL | undefined, after: [string, string] | undefined, count: number): Promise<UserRow[]> {
-    const afterCursor = after ? sql`(${users.createdAt}, ${users.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : undefined;
+  async function pageOf(where: SQL | undefined, cursor: Cursor | undefined, count: number): Promise<UserRow[]> {
+    const since = cursor ? afterCursor(users.createdAt, users.id, cursor) : undefined;
     if (where) {
       // Aliased as users, so that the filters, written against users, apply to the window.
-      const window = db.select().from(users).where(afterCursor).orderBy(desc(users.createdAt), desc(users.id)).limit(count * PAGE_WINDOW_PER_ROW).as('users');
+      const window = db.select().from(users).where(since).orderBy(desc(users.createdAt), desc(users.id)).limit(count * PAGE_WINDOW_PER_ROW).as('users');
       const rows = await db.select().from(window).where(where).orderBy(desc(window.createdAt), desc(window.id)).limit(count);
       // A full page from the window is the page; a short one may just mean the window was too small.
       if (rows.length === count) return rows;
     }
-    return db.select().from(users).where(and(where, afterCursor)).orderBy(desc(users.createdAt), desc(users.id)).limit(count);
+    return db.select().from(users).where(and(where, since)).orderBy(desc(users.createdAt), desc(users.id)).limit(count);
   }
 
   async function view(row: UserRow, tx: Db = db): Promise<User> {
-    return toUser(row, (await rolesByUser(tx, [row.id])).get(row.id) ?? []);
+    return toUser(row, (await rolesOf(tx, [row.id])).get(row.id) ?? []);
   }
 
   async function lockedUser(tx: Db, id: string): Promise<{ row: UserRow; roleNames: string[] }> {
     const [row] = await tx.select().from(users).where(eq(users.id, id)).for('update');
     if (!row) throw new AppError('NOT_FOUND', 'User not found');
-    return { row, roleNames: (await rolesByUser(tx, [id])).get(id) ?? [] };
+    return { row, roleNames: (await rolesOf(tx, [id])).get(id) ?? [] };
   }
 
   async function guardLastAdmin(tx: Db, row: UserRow, roleNames: string[]): Promise<void> {
@@ -121,29 +84,18 @@ export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdmi
         filters.push(sql`(${users.email} like ${pattern} or lower(${users.name}) like ${pattern})`);
       }
       if (input.isActive !== undefined) filters.push(eq(users.isActive, input.isActive));
-      if (input.role) {
-        filters.push(
-          exists(
-            db
-              .select({ one: sql`1` })
-              .from(userRoles)
-              .innerJoin(roles, eq(roles.id, userRoles.roleId))
-              .where(and(eq(userRoles.userId, users.id), eq(roles.name, input.role))),
-          ),
-        );
-      }
+      if (input.role) filters.push(hasRole(db, users.id, input.role));
       const where = and(...filters);
       // Newest first; rows created during a walk sort before its cursor, so a walk never repeats
       // or skips a row.
-      const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-      // The page and the total are independent reads: on PostgreSQL they run at once, on two
-      // connections of the pool.
-      const [page, [totalRow]] = await Promise.all([pageOf(where, after, limit + 1), db.select({ n: count() }).from(users).where(where)]);
+      // Independent reads: on PostgreSQL they run at once, on two connections of the pool.
+      const [page, [totalRow]] = await Promise.all([pageOf(where, input.cursor, limit + 1), db.select({ n: count() }).from(users).where(where)]);
       const rows = page.slice(0, limit);
-      const byUser = await rolesByUser(db, rows.map((r) => r.id));
+      const byUser = await rolesOf(db, rows.map((r) => r.id));
+      const last = rows.at(-1);
       return {
         items: rows.map((row) => toUser(row, byUser.get(row.id) ?? [])),
-        nextCursor: page.length > limit ? encodeCursor(rows[rows.length - 1]!) : null,
+        nextCursor: page.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
         total: totalRow?.n ?? 0,
       };
     },
@@ -155,7 +107,7 @@ export function createUserAdmin({ db, audit, passwords, assertStrong }: UserAdmi
     },
 
     async create(input: { email: string; password: string; name?: string | undefined; roles?: string[] | undefined }, actor: Actor): Promise<User> {
-      assertStrong(input.password, [input.email.split('@')[0] ?? '', input.name ?? '']);
+      passwords.assertStrong(input.password, [input.email.split('@')[0] ?? '', input.name ?? '']);
       const passwordHash = await passwords.hash(input.password);
       const roleNames = [...new Set(input.roles ?? [BUILT_IN_ROLES.user])];
       return db.transaction(async (tx) => {

@@ -1,74 +1,31 @@
-// Reading the audit trail, for admin.audit.list and admin.audit.suspicious. Plain functions over
-// the db with zod inputs; the admin router adds the permission check and nothing else.
-//
-// Pages are newest first and keyset-paginated on (created_at, id): the cursor names the last row
-// of a page, so a page costs one index range scan however deep it is, and rows written meanwhile
-// never shift or repeat a page. The cursor keeps created_at to the microsecond (PostgreSQL's
-// precision): a millisecond Date would skip rows written within the same millisecond.
+// Reading the audit trail, for admin.audit.list and admin.audit.suspicious. Pages are newest
+// first, keyset-paginated on (created_at, id): a page is one index range scan however deep it is,
+// and rows written meanwhile never shift or repeat one.
 import { and, countDistinct, count, desc, eq, gte, lt, lte, max, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client.ts';
 import { authEvents } from '../../db/schema/index.ts';
-import { AUDIT_EVENT_TYPES, type AuditEventType } from './audit.ts';
-
-const MICROS_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface Cursor {
-  at: string;
-  id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(`${cursor.at}|${cursor.id}`).toString('base64url');
-}
-
-const cursorInput = z
-  .string()
-  .max(200)
-  .transform((value, ctx): Cursor => {
-    const [at = '', id = '', ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-    if (rest.length > 0 || !MICROS_ISO.test(at) || !UUID.test(id)) {
-      ctx.addIssue({ code: 'custom', message: 'Not a cursor from a previous page' });
-      return z.NEVER;
-    }
-    return { at, id };
-  });
+import { AUDIT_EVENT_TYPES, type AuditEventType } from '../shared/audit-events.ts';
+import { after, cursorInput, encodeCursor } from '../shared/cursor.ts';
+import { boolOrText, intOrText } from '../shared/inputs.ts';
+import type { AuditPage, SuspiciousReport } from '../shared/outputs.ts';
 
 const instant = z.iso.datetime({ offset: true, message: 'Must be an ISO 8601 date-time' }).transform((value) => new Date(value));
 
 export const auditListInput = z.strictObject({
   userId: z.uuid('Must be a user id').optional(),
   type: z.enum(AUDIT_EVENT_TYPES).optional(),
-  success: z.boolean().optional(),
+  success: boolOrText.optional(),
   ip: z.string().min(1).max(64).optional(),
   /** Inclusive. */
   from: instant.optional(),
   /** Exclusive. */
   to: instant.optional(),
   cursor: cursorInput.optional(),
-  limit: z.number().int().min(1).max(100).default(50),
+  limit: intOrText(1, 100).default(50),
 });
 
 export type AuditListQuery = z.output<typeof auditListInput>;
-
-export interface AuditEventView {
-  id: string;
-  type: AuditEventType;
-  userId: string | null;
-  actorId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  success: boolean;
-  reason: string | null;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-}
-
-export interface AuditPage {
-  items: AuditEventView[];
-  nextCursor: string | null;
-}
 
 const createdAtMicros = sql<string>`to_char(${authEvents.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -81,8 +38,7 @@ export function auditListQuery(db: Db, query: AuditListQuery) {
     query.ip === undefined ? undefined : eq(authEvents.ip, query.ip),
     query.from === undefined ? undefined : gte(authEvents.createdAt, query.from),
     query.to === undefined ? undefined : lt(authEvents.createdAt, query.to),
-    // A row-value comparison: PostgreSQL walks the (…, created_at, id) indexes straight from it.
-    query.cursor === undefined ? undefined : sql`(${authEvents.createdAt}, ${authEvents.id}) < (${query.cursor.at}::timestamptz, ${query.cursor.id}::uuid)`,
+    query.cursor === undefined ? undefined : after(authEvents.createdAt, authEvents.id, query.cursor),
   ];
   return db
     .select({
@@ -115,21 +71,11 @@ export async function listAuditEvents(db: Db, query: AuditListQuery): Promise<Au
 }
 
 export const auditSuspiciousInput = z.strictObject({
-  windowMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
-  threshold: z.number().int().min(1).max(1_000_000).default(10),
+  windowMinutes: intOrText(1, 7 * 24 * 60).default(60),
+  threshold: intOrText(1, 1_000_000).default(10),
 });
 
 export type AuditSuspiciousQuery = z.output<typeof auditSuspiciousInput>;
-
-export interface SuspiciousReport {
-  since: string;
-  windowMinutes: number;
-  threshold: number;
-  /** Addresses with at least `threshold` failed logins in the window, most first. */
-  ips: { ip: string | null; failures: number; accounts: number; lastAt: string }[];
-  /** Accounts (by the email tried, known or not) with at least `threshold` failed logins, most first. */
-  accounts: { email: string | null; userId: string | null; failures: number; ips: number; lastAt: string }[];
-}
 
 const REPORT_ROWS = 100;
 const failedEmail = sql<string | null>`${authEvents.metadata}->>'email'`;
@@ -177,3 +123,13 @@ export async function suspiciousActivity(db: Db, query: AuditSuspiciousQuery, no
     accounts: accounts.map((row) => ({ ...row, lastAt: iso(row.lastAt) })),
   };
 }
+
+/** The audit trail's read side, as the admin router reaches it. */
+export function createAuditLog(db: Db) {
+  return {
+    list: (query: AuditListQuery) => listAuditEvents(db, query),
+    suspicious: (query: AuditSuspiciousQuery) => suspiciousActivity(db, query),
+  };
+}
+
+export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -2,34 +2,7 @@
 import type { Db } from '../../db/client.ts';
 import { authEvents } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-
-export const AUDIT_EVENT_TYPES = [
-  'register',
-  'login',
-  'login_failed',
-  'logout',
-  'refresh',
-  'refresh_reuse_detected',
-  'password_changed',
-  'rate_limited',
-  'session_revoked',
-  'user_created',
-  'user_updated',
-  'user_deleted',
-  'role_changed',
-  'client_created',
-  'client_updated',
-  'client_deleted',
-  'access_denied',
-] as const;
-
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-
-/** Where a request came from, for the audit trail and the session list. */
-export interface RequestMeta {
-  ip: string | null;
-  userAgent: string | null;
-}
+import type { AuditEventType, RequestMeta } from '../shared/audit-events.ts';
 
 export interface AuditEvent extends RequestMeta {
   type: AuditEventType;

@@ -1,26 +1,34 @@
 // Sign-up, sign-in, refresh, logout and token verification for Gatehouse's own API.
-import type { Config } from '../config.ts';
-import type { Db } from '../../db/client.ts';
-import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
-import type { AccessClaims, TokenService } from '../oidc/tokens.ts';
-import type { Audit, RequestMeta } from './audit.ts';
-import { checkPasswordPolicy, normalizePassword, serviceWords, type Passwords } from './passwords.ts';
-import { BUILT_IN_ROLES } from './rbac.ts';
-import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { eq } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
+import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
+import type { RequestMeta } from '../shared/audit-events.ts';
+import type { TokenSet, VerifyResult } from '../shared/outputs.ts';
+import { BUILT_IN_ROLES } from '../shared/permissions.ts';
+import type { Audit } from './audit.ts';
+import type { Passwords } from './passwords.ts';
+import type { Access } from './rbac.ts';
+import { endSession, endUserSessions, sessionOfRefreshToken } from './sessions.ts';
+import { loadSignedIn } from './signed-in.ts';
+import type { AccessClaims, TokenService } from './tokens.ts';
 import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin } from './users.ts';
-import type { TokenSet, VerifyResult } from '../views.ts';
 
 export interface AuthDeps {
-  config: Config;
   db: Db;
   audit: Audit;
   passwords: Passwords;
   tokens: TokenService;
 }
 
-export function createAuthService({ config, db, audit, passwords, tokens }: AuthDeps) {
+/** A bearer request's caller: the token, and the user and access as they are now. */
+export interface Bearer {
+  claims: AccessClaims & { sid: string };
+  user: UserRow;
+  access: Access;
+}
+
+export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
   async function startSession(userId: string, meta: RequestMeta): Promise<TokenSet> {
     const row = await recordLogin(db, userId);
     const issued = await tokens.mint(userId, meta);
@@ -46,25 +54,10 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
     return user;
   }
 
-  /** A sign-in that does not go through auth.login (the hosted page): last_login_at and audit. */
-  async function recordSignIn(userId: string, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<void> {
-    await recordLogin(db, userId);
-    await audit.record({ type: 'login', success: true, userId, metadata: context, ...meta });
-  }
-
-  const service = serviceWords(config.publicUrl);
-  /** WEAK_PASSWORD, with the reasons under `field`, unless the password meets the policy. */
-  function assertStrong(password: string, personal: string[], field = 'password'): void {
-    const reasons = checkPasswordPolicy(password, config.passwordPolicy, { personal, service });
-    if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { [field]: reasons } });
-  }
-
   return {
-    assertStrong,
-
     async register(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
       const email = normalizeEmail(input.email);
-      assertStrong(input.password, [email.split('@')[0] ?? '', input.name ?? '']);
+      passwords.assertStrong(input.password, [email.split('@')[0] ?? '', input.name ?? '']);
       const passwordHash = await passwords.hash(input.password);
       let user;
       try {
@@ -80,7 +73,12 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
     },
 
     authenticate,
-    recordSignIn,
+
+    /** A sign-in that does not go through auth.login (the hosted page): last_login_at and audit. */
+    async recordSignIn(userId: string, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<void> {
+      await recordLogin(db, userId);
+      await audit.record({ type: 'login', success: true, userId, metadata: context, ...meta });
+    },
 
     async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenSet> {
       const user = await authenticate(input, meta);
@@ -122,51 +120,32 @@ export function createAuthService({ config, db, audit, passwords, tokens }: Auth
       return { success: true };
     },
 
-    /** Requires the current password; ends every session but the caller's own (`sid`). */
-    async changePassword(
-      userId: string,
-      sid: string,
-      input: { currentPassword: string; newPassword: string },
-      meta: RequestMeta,
-    ): Promise<{ success: true }> {
-      const user = await findUserById(db, userId);
-      if (!user) throw new AppError('INVALID_TOKEN', 'Sign in required');
-      if (!(await passwords.verify(input.currentPassword, user.passwordHash)).ok) {
-        await audit.record({ type: 'password_changed', success: false, userId, reason: 'wrong_current_password', ...meta });
-        throw new AppError('INVALID_INPUT', 'Current password is incorrect', { fieldErrors: { currentPassword: ['Incorrect password'] } });
-      }
-      if (normalizePassword(input.newPassword) === normalizePassword(input.currentPassword)) {
-        throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: ['Must differ from the current password'] } });
-      }
-      assertStrong(input.newPassword, [user.email.split('@')[0] ?? '', user.name ?? ''], 'newPassword');
-      const passwordHash = await passwords.hash(input.newPassword);
-      await db.transaction(async (tx) => {
-        const now = new Date();
-        await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, userId));
-        await endUserSessions(tx, userId, { except: sessionKeyOf(sid) });
-        await audit.record({ type: 'password_changed', success: true, userId, ...meta }, tx);
-      });
-      return { success: true };
+    /**
+     * The caller of a bearer request: a valid access token of a session that still lives, of a user
+     * who exists and is active; null otherwise. Never throws an AppError.
+     */
+    async bearer(token: string): Promise<Bearer | null> {
+      const claims = await tokens.verifySignature(token);
+      if (!claims?.sid) return null;
+      const signedIn = await loadSignedIn(db, claims.sub, claims.sid);
+      if (!signedIn?.user.isActive) return null;
+      return { claims: claims as Bearer['claims'], ...signedIn };
     },
 
     async verify(token: string): Promise<VerifyResult> {
       const claims = await tokens.verify(token);
       if (!claims) return { active: false };
-      return toVerifyResult(claims);
+      return {
+        active: true,
+        sub: claims.sub,
+        clientId: claims.client_id,
+        scope: claims.scope ?? '',
+        roles: claims.roles,
+        permissions: claims.permissions,
+        sid: claims.sid ?? null,
+        exp: claims.exp,
+      };
     },
-  };
-}
-
-export function toVerifyResult(claims: AccessClaims): VerifyResult {
-  return {
-    active: true,
-    sub: claims.sub,
-    clientId: claims.client_id,
-    scope: claims.scope ?? '',
-    roles: claims.roles,
-    permissions: claims.permissions,
-    sid: claims.sid ?? null,
-    exp: claims.exp,
   };
 }
 

@@ -7,7 +7,7 @@
 // secrets. It proves only that this client signed in to this account once; it is worth nothing for
 // another account, and nothing at all as a credential.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RequestMeta } from './audit.ts';
+import type { RequestMeta } from '../shared/audit-events.ts';
 import type { GuardLimiter } from './rate-limits/limiter.ts';
 
 /** Where a client keeps its device tokens (a cookie, over HTTP). */

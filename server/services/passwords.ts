@@ -1,22 +1,16 @@
-// Password hashing and policy. bcrypt runs on libuv's thread pool (@node-rs/bcrypt's async API),
-// never on the event loop.
-//
-// Passwords are NFKC-normalized before they are measured, checked or hashed, so the same
-// characters typed on another keyboard or system (composed or decomposed accents, full-width
-// letters) are the same password.
+// Password hashing and policy. bcrypt runs on libuv's thread pool, never on the event loop.
+// Passwords are NFKC-normalized before they are measured, checked or hashed, so the same characters
+// typed on another keyboard (composed accents, full-width letters) are the same password.
 import { isIP } from 'node:net';
 import { hash, verify } from '@node-rs/bcrypt';
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { AppError } from '../errors.ts';
+import { MAX_PASSWORD_BYTES, normalizePassword } from '../shared/inputs.ts';
 
 export type PasswordPolicy = 'standard' | 'nist';
 
-/** bcrypt reads at most 72 bytes; anything longer is refused, never silently truncated. */
-export const MAX_PASSWORD_BYTES = 72;
-
 const MIN_BYTES: Record<PasswordPolicy, number> = { standard: 8, nist: 15 };
 
-/** The form a password is measured, checked, compared and hashed in. */
-export const normalizePassword = (password: string) => password.normalize('NFKC');
 const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
 
 let common: Set<string> | undefined;
@@ -52,10 +46,6 @@ export function serviceWords(publicUrl: string): string[] {
   return [...new Set(['gatehouse', hostname, ...labels])];
 }
 
-export function passwordTooLong(password: string): boolean {
-  return bytesOf(normalizePassword(password)) > MAX_PASSWORD_BYTES;
-}
-
 export interface PolicyWords {
   /** The user's own: the email's local part, the name. */
   personal?: string[];
@@ -87,6 +77,8 @@ export function checkPasswordPolicy(password: string, policy: PasswordPolicy, { 
 export type PasswordCheck = { ok: false } | { ok: true; rehash: boolean };
 
 export interface Passwords {
+  /** WEAK_PASSWORD, with the reasons under `field`, unless the password meets the policy. */
+  assertStrong(password: string, personal: string[], field?: string): void;
   hash(password: string): Promise<string>;
   verify(password: string, passwordHash: string): Promise<PasswordCheck>;
   /** Spends the time of a failed verify without a stored hash, so unknown accounts answer as slowly. */
@@ -94,12 +86,9 @@ export interface Passwords {
 }
 
 /**
- * How many bcrypt jobs may sit in libuv's thread pool at once. The pool (4 threads by default) is a
- * FIFO queue shared with WebCrypto, which jose uses for every JWT signature and verification, and
- * with fs and DNS. Unbounded, a burst of logins queues ahead of all of them: each login's own
- * access-token signature then waits for every verify queued after its own, and so do the token
- * checks of unrelated requests. One thread fewer than the default pool keeps one always free, and
- * bcrypt still gets as many threads as it could have had.
+ * How many bcrypt jobs may sit in libuv's thread pool (4 threads) at once. The pool is a FIFO queue
+ * shared with WebCrypto (every JWT signature) and fs: one thread kept free means a burst of logins
+ * never queues ahead of the token checks of unrelated requests.
  */
 export const BCRYPT_CONCURRENCY = 3;
 
@@ -121,7 +110,16 @@ function limit(max: number) {
   };
 }
 
-export async function createPasswords(cost: number, { concurrency = BCRYPT_CONCURRENCY } = {}): Promise<Passwords> {
+export interface PasswordsOptions {
+  cost: number;
+  policy: PasswordPolicy;
+  /** PUBLIC_URL: its host is one of the words a password must not contain. */
+  publicUrl: string;
+  concurrency?: number;
+}
+
+export async function createPasswords({ cost, policy, publicUrl, concurrency = BCRYPT_CONCURRENCY }: PasswordsOptions): Promise<Passwords> {
+  const service = serviceWords(publicUrl);
   const dummyHash = await hash('gatehouse-dummy-password', { cost });
   const run = limit(concurrency);
   const check = async (password: string, passwordHash: string): Promise<PasswordCheck> => {
@@ -133,6 +131,10 @@ export async function createPasswords(cost: number, { concurrency = BCRYPT_CONCU
     return (await run(() => verify(password, passwordHash))) ? { ok: true, rehash: true } : { ok: false };
   };
   return {
+    assertStrong(password, personal, field = 'password') {
+      const reasons = checkPasswordPolicy(password, policy, { personal, service });
+      if (reasons.length > 0) throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { [field]: reasons } });
+    },
     hash: (password) => run(() => hash(normalizePassword(password), { cost, rejectLongPasswords: true })),
     verify: check,
     verifyDummy: async (password) => {

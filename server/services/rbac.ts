@@ -1,14 +1,10 @@
-// Permissions are a closed catalogue: a typo in requirePermission('...') fails to compile.
-import { eq } from 'drizzle-orm';
+// Roles and permissions as stored: what a user holds, and the rule that no one hands out more.
+import { and, eq, exists, inArray, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { RequestMeta } from './audit.ts';
-
-export const PERMISSIONS = ['users:read', 'users:write', 'users:delete', 'roles:manage', 'audit:read', 'clients:manage'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
-
-export const BUILT_IN_ROLES = { admin: 'admin', user: 'user' } as const;
+import type { RequestMeta } from '../shared/audit-events.ts';
+import { PERMISSIONS, type Permission } from '../shared/permissions.ts';
 
 export interface Access {
   roles: string[];
@@ -17,14 +13,20 @@ export interface Access {
 
 const known = new Set<string>(PERMISSIONS);
 
-/** The user's role names and the union of their roles' permissions, both sorted. */
+/** Each user's role names and the union of their roles' permissions, both sorted. */
+export async function accessByUser(db: Db, userIds: readonly string[]): Promise<Map<string, Access>> {
+  const rows = userIds.length === 0
+    ? []
+    : await db
+        .select({ userId: userRoles.userId, name: roles.name, permissions: roles.permissions })
+        .from(userRoles)
+        .innerJoin(roles, eq(roles.id, userRoles.roleId))
+        .where(inArray(userRoles.userId, [...userIds]));
+  return new Map(userIds.map((id) => [id, accessOf(rows.filter((row) => row.userId === id))]));
+}
+
 export async function loadAccess(db: Db, userId: string): Promise<Access> {
-  const rows = await db
-    .select({ name: roles.name, permissions: roles.permissions })
-    .from(userRoles)
-    .innerJoin(roles, eq(roles.id, userRoles.roleId))
-    .where(eq(userRoles.userId, userId));
-  return accessOf(rows);
+  return (await accessByUser(db, [userId])).get(userId)!;
 }
 
 /** Access from a user's roles as stored; permissions outside the catalogue are ignored. */
@@ -35,6 +37,26 @@ export function accessOf(rows: { name: string; permissions: unknown }[]): Access
     for (const p of row.permissions) if (typeof p === 'string' && known.has(p)) permissions.add(p as Permission);
   }
   return { roles: rows.map((r) => r.name).sort(), permissions: [...permissions].sort() };
+}
+
+/** The roles named, by id; INVALID_INPUT naming each that does not exist. */
+export async function findRoles(db: Db, names: readonly string[]): Promise<{ id: string; name: string }[]> {
+  if (names.length === 0) return [];
+  const found = await db.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, [...names]));
+  const missing = names.filter((name) => !found.some((r) => r.name === name));
+  if (missing.length > 0) throw new AppError('INVALID_INPUT', 'Unknown role', { fieldErrors: { roles: missing.map((m) => `Unknown role: ${m}`) } });
+  return found;
+}
+
+/** A condition: the user whose id is in `userId` holds the role `roleName`. */
+export function hasRole(db: Db, userId: AnyColumn, roleName: string): SQL {
+  return exists(
+    db
+      .select({ one: sql`1` })
+      .from(userRoles)
+      .innerJoin(roles, eq(roles.id, userRoles.roleId))
+      .where(and(eq(userRoles.userId, userId), eq(roles.name, roleName))),
+  );
 }
 
 /** Who makes an admin change: a signed-in user with their permissions, or the operator. */

@@ -1,11 +1,12 @@
 // Roles and their permissions, and the guard that keeps at least one active admin.
-import { and, count, eq, exists, inArray, ne, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
+import type { RoleView } from '../shared/outputs.ts';
+import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from '../shared/permissions.ts';
 import type { Audit } from './audit.ts';
-import type { RoleView } from '../views.ts';
-import { assertHolds, BUILT_IN_ROLES, changedBetween, PERMISSIONS, type Actor, type Permission } from './rbac.ts';
+import { assertHolds, changedBetween, hasRole, type Actor } from './rbac.ts';
 
 function toRoleView(row: RoleRow, userCount: number): RoleView {
   return {
@@ -33,19 +34,7 @@ export async function anotherActiveAdminExists(tx: Db, userId: string | null): P
   const [row] = await tx
     .select({ n: count() })
     .from(users)
-    .where(
-      and(
-        eq(users.isActive, true),
-        userId ? ne(users.id, userId) : undefined,
-        exists(
-          tx
-            .select({ one: sql`1` })
-            .from(userRoles)
-            .innerJoin(roles, eq(roles.id, userRoles.roleId))
-            .where(and(eq(userRoles.userId, users.id), eq(roles.name, BUILT_IN_ROLES.admin))),
-        ),
-      ),
-    );
+    .where(and(eq(users.isActive, true), userId ? ne(users.id, userId) : undefined, hasRole(tx, users.id, BUILT_IN_ROLES.admin)));
   return (row?.n ?? 0) > 0;
 }
 

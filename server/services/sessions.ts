@@ -4,9 +4,9 @@
 import { and, desc, eq, gt, isNull, lt, ne, not, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { oidcPayloads, sessions } from '../../db/schema/index.ts';
-import { digest } from '../oidc/adapter.ts';
-import type { SessionView } from '../views.ts';
-import type { RequestMeta } from './audit.ts';
+import { digest } from '../shared/digest.ts';
+import type { SessionView } from '../shared/outputs.ts';
+import type { RequestMeta } from '../shared/audit-events.ts';
 
 export interface NewSession {
   grantId: string;

@@ -1,9 +1,10 @@
-import { eq, inArray } from 'drizzle-orm';
+// User rows and their public views.
+import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { roles, userRoles, users, type UserRow } from '../../db/schema/index.ts';
+import { userRoles, users, type UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { Profile, User, UserWithProfile } from '../views.ts';
-import { loadAccess } from './rbac.ts';
+import type { Profile, User, UserWithProfile } from '../shared/outputs.ts';
+import { findRoles, loadAccess } from './rbac.ts';
 
 /** The public view of a user: never a hash or a token. */
 export function toUser(row: UserRow, roleNames: string[]): User {
@@ -60,14 +61,16 @@ export async function insertUser(db: Db, input: NewUser): Promise<UserRow> {
       .onConflictDoNothing({ target: users.email })
       .returning();
     if (!row) throw new AppError('EMAIL_TAKEN', 'An account with this email already exists', { fieldErrors: { email: ['Already registered'] } });
-    if (input.roles.length > 0) {
-      const found = await tx.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, input.roles));
-      const missing = input.roles.filter((name) => !found.some((r) => r.name === name));
-      if (missing.length > 0) throw new AppError('INVALID_INPUT', 'Unknown role', { fieldErrors: { roles: missing.map((m) => `Unknown role: ${m}`) } });
-      await tx.insert(userRoles).values(found.map((r) => ({ userId: row.id, roleId: r.id })));
-    }
+    await setRoles(tx, row.id, input.roles);
     return row;
   });
+}
+
+/** Replaces the user's roles with those named; INVALID_INPUT for an unknown one. */
+export async function setRoles(db: Db, userId: string, names: readonly string[]): Promise<void> {
+  const found = await findRoles(db, names);
+  await db.delete(userRoles).where(eq(userRoles.userId, userId));
+  if (found.length > 0) await db.insert(userRoles).values(found.map((r) => ({ userId, roleId: r.id })));
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
@@ -86,8 +89,7 @@ export async function loadUser(db: Db, row: UserRow): Promise<User> {
 }
 
 export async function recordLogin(db: Db, id: string): Promise<UserRow> {
-  const now = new Date();
-  const [row] = await db.update(users).set({ lastLoginAt: now }).where(eq(users.id, id)).returning();
+  const [row] = await db.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, id)).returning();
   if (!row) throw new AppError('INVALID_CREDENTIALS', 'Account no longer exists');
   return row;
 }

@@ -7,9 +7,9 @@
 // the store learns of it at the key's next failure there (the store refuses that point).
 import { hash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { AppError } from '../../errors.ts';
-import { addressBlock } from '../../ip.ts';
-import type { RequestMeta } from '../audit.ts';
+import { AppError, RATE_LIMITED_MESSAGE } from '../../errors.ts';
+import { addressBlock } from '../../shared/ip.ts';
+import type { RequestMeta } from '../../shared/audit-events.ts';
 import { FAILURE_LIMITS, GUARD_LIMITS, type CounterRule, type FailureLimitName, type GuardCounterRule, type GuardLimitName, type LimitName, type LimitRules } from './rules.ts';
 import { LocalBlocks } from './local-blocks.ts';
 import type { RateLimitStore } from './store.ts';
@@ -63,8 +63,6 @@ export interface LimiterHooks {
 }
 
 export type RateLimits = Record<GuardLimitName, GuardLimiter> & Record<FailureLimitName, FailureLimiter>;
-
-export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
 
 /** What a counter counts by (rules.ts, KeyBy). */
 function rawKeyOf(rule: CounterRule, subject: string, meta: RequestMeta, device: string | null | undefined): string {

@@ -1,6 +1,6 @@
-import { successView, tokenSetView, verifyResultView } from '../../views.ts';
+import { successView, tokenSetView, verifyResultView } from '../../shared/outputs.ts';
 import { authedProcedure, publicProcedure, router, z } from '../init.ts';
-import { email, name, password, token } from '../inputs.ts';
+import { email, name, password, token } from '../../shared/inputs.ts';
 
 const tags = ['Sign-in'];
 

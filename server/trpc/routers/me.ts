@@ -1,9 +1,8 @@
-import { endSession, listUserSessions, sessionBelongsTo, sessionKeyOf } from '../../services/sessions.ts';
-import { toUserWithProfile, updateProfile } from '../../services/users.ts';
-import { AppError } from '../../errors.ts';
-import { sessionView, successView, userWithProfileView } from '../../views.ts';
+import type { Self } from '../../services/account.ts';
+import { name, password, sessionId } from '../../shared/inputs.ts';
+import { sessionView, successView, userWithProfileView } from '../../shared/outputs.ts';
+import type { Context } from '../context.ts';
 import { authedProcedure, router, z } from '../init.ts';
-import { name, password, sessionId } from '../inputs.ts';
 
 const tags = ['Account'];
 
@@ -26,11 +25,18 @@ const profileInput = z.strictObject({
   zoneinfo: z.string().refine((tz) => timeZones.has(tz), 'Must be an IANA time zone such as Europe/Paris').nullable().optional(),
 });
 
+const self = (ctx: Context & { user: Self['user']; access: { roles: string[] }; auth: { sid: string } }): Self => ({
+  user: ctx.user,
+  roles: ctx.access.roles,
+  sid: ctx.auth.sid,
+  meta: ctx.meta,
+});
+
 export const meRouter = router({
   get: authedProcedure
     .meta({ openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user, with profile', errorResponses: [401] } })
     .output(userWithProfileView)
-    .query(({ ctx }) => toUserWithProfile(ctx.user, ctx.access.roles)),
+    .query(({ ctx }) => ctx.deps.account.profile(self(ctx))),
 
   update: authedProcedure
     .meta({
@@ -38,11 +44,7 @@ export const meRouter = router({
     })
     .input(profileInput)
     .output(userWithProfileView)
-    .mutation(async ({ ctx, input }) => {
-      const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-      const row = Object.keys(changes).length > 0 ? await updateProfile(ctx.deps.database.db, ctx.user.id, changes) : ctx.user;
-      return toUserWithProfile(row, ctx.access.roles);
-    }),
+    .mutation(({ ctx, input }) => ctx.deps.account.updateProfile(self(ctx), input)),
 
   changePassword: authedProcedure
     .meta({
@@ -59,7 +61,7 @@ export const meRouter = router({
     .output(successView)
     .mutation(async ({ ctx, input }) => {
       const attempt = await ctx.deps.rateLimits.changePassword.begin(ctx.user.id, ctx.meta, { userId: ctx.user.id });
-      const result = await ctx.deps.auth.changePassword(ctx.user.id, ctx.auth.sid, input, ctx.meta);
+      const result = await ctx.deps.account.changePassword(self(ctx), input);
       await attempt.succeeded();
       return result;
     }),
@@ -68,19 +70,12 @@ export const meRouter = router({
     list: authedProcedure
       .meta({ openapi: { method: 'GET', path: '/auth/me/sessions', tags, summary: 'The live sessions of the signed-in user', errorResponses: [401] } })
       .output(z.array(sessionView))
-      .query(({ ctx }) => listUserSessions(ctx.deps.database.db, ctx.user.id, sessionKeyOf(ctx.auth.sid))),
+      .query(({ ctx }) => ctx.deps.account.sessions(self(ctx))),
 
     revoke: authedProcedure
       .meta({ openapi: { method: 'DELETE', path: '/auth/me/sessions/{id}', tags, summary: 'End one session of the signed-in user', errorResponses: [400, 401, 404] } })
       .input(z.strictObject({ id: sessionId }))
       .output(successView)
-      .mutation(async ({ ctx, input }) => {
-        const { db } = ctx.deps.database;
-        // Another user's session id is answered exactly like an unknown one.
-        if (!(await sessionBelongsTo(db, input.id, ctx.user.id))) throw new AppError('NOT_FOUND', 'Session not found');
-        await endSession(db, input.id);
-        await ctx.deps.audit.record({ type: 'session_revoked', success: true, userId: ctx.user.id, actorId: ctx.user.id, metadata: { session: input.id }, ...ctx.meta });
-        return { success: true as const };
-      }),
+      .mutation(({ ctx, input }) => ctx.deps.account.revokeSession(self(ctx), input.id)),
   }),
 });

@@ -1,15 +1,15 @@
 import { SCOPES } from '../../../oidc/provider.ts';
 import { CLIENT_GRANT_TYPES } from '../../../services/clients.ts';
-import { clientView, createdClientView, successView } from '../../../views.ts';
+import { clientView, createdClientView, successView } from '../../../shared/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
-import { flag } from '../../inputs.ts';
+import { boolOrText } from '../../../shared/inputs.ts';
 
 const uris = z.array(z.url('Must be an absolute URL').max(2000, 'Too long')).max(20).optional();
 const name = z.string().trim().min(1).max(200);
 const grantTypes = z.array(z.enum(CLIENT_GRANT_TYPES)).min(1).max(3);
 const scopes = z.array(z.enum(SCOPES)).max(SCOPES.length).optional();
 const clientId = z.string().min(1).max(200);
-const pkceRequired = flag.optional().meta({ description: 'False exempts a confidential client from PKCE (legacy relying parties); never a public one' });
+const pkceRequired = boolOrText.optional().meta({ description: 'False exempts a confidential client from PKCE (legacy relying parties); never a public one' });
 const tags = ['Clients'];
 
 export const adminClientsRouter = router({
@@ -37,7 +37,7 @@ export const adminClientsRouter = router({
         grantTypes,
         redirectUris: uris,
         postLogoutRedirectUris: uris,
-        public: flag.optional(),
+        public: boolOrText.optional(),
         scopes,
         pkceRequired,
       }),

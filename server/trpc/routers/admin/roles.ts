@@ -1,7 +1,7 @@
-import { PERMISSIONS } from '../../../services/rbac.ts';
-import { roleView, successView } from '../../../views.ts';
+import { PERMISSIONS } from '../../../shared/permissions.ts';
+import { roleView, successView } from '../../../shared/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
-import { uuid } from '../../inputs.ts';
+import { uuid } from '../../../shared/inputs.ts';
 
 const roleName = z.string().regex(/^[a-z][a-z0-9_-]{1,49}$/, 'Lower-case letters, digits, - and _; 2 to 50 characters');
 const description = z.string().trim().max(500, 'Too long').nullable().optional();

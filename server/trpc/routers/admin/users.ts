@@ -1,6 +1,7 @@
-import { successView, userPageView, userView } from '../../../views.ts';
+import { successView, userPageView, userView } from '../../../shared/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
-import { email, flag, integer, name, password, uuid } from '../../inputs.ts';
+import { cursorInput } from '../../../shared/cursor.ts';
+import { boolOrText, email, intOrText, name, password, uuid } from '../../../shared/inputs.ts';
 
 const roleName = z.string().min(1).max(50);
 const tags = ['Users'];
@@ -22,9 +23,9 @@ export const adminUsersRouter = router({
         .strictObject({
           search: z.string().trim().max(200, 'Too long').optional(),
           role: roleName.optional(),
-          isActive: flag.optional(),
-          cursor: z.string().max(200).optional(),
-          limit: integer(1, 100).optional(),
+          isActive: boolOrText.optional(),
+          cursor: cursorInput.optional(),
+          limit: intOrText(1, 100).optional(),
         })
         .optional(),
     )
@@ -57,7 +58,7 @@ export const adminUsersRouter = router({
         errorResponses: [400, 401, 403, 404, 409],
       },
     })
-    .input(z.strictObject({ id: uuid, name: name.nullable().optional(), isActive: flag.optional(), roles: z.array(roleName).max(20).optional() }))
+    .input(z.strictObject({ id: uuid, name: name.nullable().optional(), isActive: boolOrText.optional(), roles: z.array(roleName).max(20).optional() }))
     .output(userView)
     .mutation(({ ctx, input }) => ctx.deps.userAdmin.update(input, ctx.actor)),
 

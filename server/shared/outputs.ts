@@ -1,9 +1,9 @@
-// The public views of what Gatehouse stores, as zod schemas: the source of their TypeScript types
-// (services build them), of the procedures' `.output()` (tRPC strips any field not listed here, so a
-// hash or a token cannot leak by accident) and of the OpenAPI document (`id` names the component).
+// What the API answers, as zod schemas: the source of the types services return, of the
+// procedures' `.output()` (tRPC strips any field not listed, so a hash cannot leak by accident) and
+// of the OpenAPI document (`id` names the component).
 import { z } from 'zod';
-import { AUDIT_EVENT_TYPES } from './services/audit.ts';
-import { PERMISSIONS } from './services/rbac.ts';
+import { AUDIT_EVENT_TYPES } from './audit-events.ts';
+import { PERMISSIONS } from './permissions.ts';
 
 const timestamp = z.iso.datetime();
 
@@ -123,7 +123,6 @@ export const createdClientView = z
 export type CreatedClient = z.infer<typeof createdClientView>;
 
 export const successView = z.object({ success: z.literal(true) }).meta({ id: 'Success' });
-export type Success = z.infer<typeof successView>;
 
 export const auditEventView = z
   .object({
@@ -139,6 +138,7 @@ export const auditEventView = z
     createdAt: timestamp,
   })
   .meta({ id: 'AuditEvent' });
+export type AuditEventView = z.infer<typeof auditEventView>;
 
 export const auditPageView = z
   .object({
@@ -146,6 +146,7 @@ export const auditPageView = z
     nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page' }),
   })
   .meta({ id: 'AuditPage' });
+export type AuditPage = z.infer<typeof auditPageView>;
 
 export const suspiciousReportView = z
   .object({
@@ -156,3 +157,4 @@ export const suspiciousReportView = z
     accounts: z.array(z.object({ email: z.string().nullable(), userId: z.uuid().nullable(), failures: z.int(), ips: z.int(), lastAt: timestamp })),
   })
   .meta({ id: 'SuspiciousReport' });
+export type SuspiciousReport = z.infer<typeof suspiciousReportView>;

@@ -1,0 +1,29 @@
+// The audit trail's event types, and where a request came from.
+
+export const AUDIT_EVENT_TYPES = [
+  'register',
+  'login',
+  'login_failed',
+  'logout',
+  'refresh',
+  'refresh_reuse_detected',
+  'password_changed',
+  'rate_limited',
+  'session_revoked',
+  'user_created',
+  'user_updated',
+  'user_deleted',
+  'role_changed',
+  'client_created',
+  'client_updated',
+  'client_deleted',
+  'access_denied',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Where a request came from, for the audit trail, the rate limits and the session list. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}

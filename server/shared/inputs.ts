@@ -1,0 +1,44 @@
+// Zod pieces for inputs at every edge: procedures, the REST mirror and the hosted pages. Objects
+// built from them are strict, which is what makes mass assignment impossible.
+import { z } from 'zod';
+
+/** bcrypt reads at most 72 bytes; anything longer is refused, never silently truncated. */
+export const MAX_PASSWORD_BYTES = 72;
+
+/** The form a password is measured, checked, compared and hashed in. */
+export const normalizePassword = (password: string) => password.normalize('NFKC');
+
+export function passwordTooLong(password: string): boolean {
+  return Buffer.byteLength(normalizePassword(password), 'utf8') > MAX_PASSWORD_BYTES;
+}
+
+export const email = z.string().trim().toLowerCase().max(254, 'Too long').pipe(z.email('Not a valid email address'));
+
+/** Any password as typed: checked against bcrypt's limit, never truncated. */
+export const password = z
+  .string()
+  .min(1, 'Required')
+  .max(1024, 'Too long')
+  .refine((value) => !passwordTooLong(value), `Must be at most ${MAX_PASSWORD_BYTES} bytes long`);
+
+export const name = z.string().trim().min(1, 'Must not be empty').max(200, 'Too long');
+
+export const token = z.string().min(1, 'Required').max(8192, 'Too long');
+
+/** A session id as listed by me.sessions.list: the base64url SHA-256 of its grant id. */
+export const sessionId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'Not a session id');
+
+/** A user id as PostgreSQL writes a uuid: checked before a lookup, since a malformed one makes the query fail. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const uuid = z.uuid('Not a valid id');
+
+// On REST, booleans and integers may arrive as text (a query string has nothing else). These two
+// must be the only booleans and numbers of inputs: trpc-to-openapi turns zod's `coerce` on for a
+// bare z.boolean() or z.number(), and coercion is truthiness ("false" → true); server/rest/guard.ts
+// refuses to start otherwise.
+const fromText = (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value);
+export const boolOrText = z.preprocess<unknown, z.ZodBoolean, boolean>(fromText, z.boolean());
+
+export const intOrText = (min: number, max: number) =>
+  z.preprocess<unknown, z.ZodInt, number>((value) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value), z.int().min(min).max(max));
