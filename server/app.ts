@@ -1,6 +1,5 @@
-// The request listener: two Koa apps behind one switch on the request target. /oidc goes to the
-// provider's app, everything else to the API's: /trpc, /interaction (login pages), /api (REST),
-// health and metrics. Both start with the same edge (server/http/edge.ts).
+// The request listener: /oidc goes to the provider's app, everything else (/trpc, /interaction, /api,
+// health, metrics) to the API's. Both start with the same edge.
 import type { RequestListener } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
@@ -34,8 +33,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
     return app;
   };
 
-  // Its own app rather than koa-mount: a token request never passes through the API's middleware,
-  // and the provider's app sees paths below /oidc as it would mounted.
+  // Its own app rather than koa-mount: a token request never passes through the API's middleware.
   const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, published: deps.published }));
   // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
   // (Express's) is not set: the issuer's path, which keeps a path prefix of PUBLIC_URL.
@@ -58,10 +56,8 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
       {
         '/trpc': [crossOrigin, trpcEndpoint(deps)],
         '/interaction': [createInteractionRoutes({ provider, auth: deps.auth, loginGuard: deps.loginGuard, config, log, secret: deps.keys.cookieSecrets[0]! })],
-        // The REST mirror of the procedures, with its OpenAPI document and reference page.
         '/api': [crossOrigin, mount('/api', rest)],
       },
-      // /healthz, /readyz, /metrics.
       health({ database, metrics, state }),
     ),
   );
@@ -78,10 +74,6 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
   };
 }
 
-/**
- * Routes on the first path segment ("/trpc" for "/trpc/me.get") to that segment's middleware; any
- * other path goes to `otherwise`.
- */
 function branches(table: Record<string, Middleware[]>, otherwise: Middleware): Middleware {
   const routes = new Map(Object.entries(table).map(([prefix, chain]) => [prefix, compose(chain)]));
   return (ctx, next) => {

@@ -23,8 +23,7 @@ export async function ensureBootstrapAdmin({ config, db, audit, passwords, log }
   const { email, password } = config.admin;
   if (await anotherActiveAdminExists(db, null)) return;
   if (await findUserByEmail(db, email)) {
-    // Never promote an existing account from the environment: whoever registered that address
-    // first would become admin with a password the operator never chose.
+    // Never promote an existing account: whoever registered the address first would become admin.
     log.warn({ email }, 'ADMIN_EMAIL belongs to an existing account that is not an active admin; not promoted (use the CLI)');
     return;
   }

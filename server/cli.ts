@@ -1,6 +1,5 @@
-// Operator CLI: `npm run cli -- <command> [options]`.
-// Passwords come from standard input or a hidden prompt, never from arguments, which end up in
-// shell history and process listings.
+// Operator CLI: `npm run cli -- <command> [options]`. Passwords come from standard input or a hidden
+// prompt, never from arguments, which end up in shell history and process listings.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';

@@ -1,10 +1,8 @@
-// The only reader of process.env. Every variable is parsed here once, with its default beside it;
-// main.ts stops the process when parsing fails.
+// The only reader of process.env: every variable is parsed here once, its default beside it.
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** A variable holding a whole number, as text (the environment has nothing else). */
 const wholeNumber = (min: number, max: number) =>
   z
     .string()
@@ -72,7 +70,6 @@ export interface Config {
   host: string;
   publicUrl: string;
   issuer: string;
-  /** Default audience of access tokens: $PUBLIC_URL/api. */
   apiAudience: string;
   database: Database;
   redisUrl: string | null;
@@ -85,10 +82,7 @@ export interface Config {
   passwordPolicy: 'standard' | 'nist';
   loginRateLimit: { points: number; seconds: number };
   corsOrigins: string[];
-  /**
-   * Reverse-proxy hops in front of the service: the client address is the X-Forwarded-For entry
-   * that many hops from the right. 0: the socket's address, and X-Forwarded-* is never read.
-   */
+  /** Proxy hops in front: the client address is the X-Forwarded-For entry that many from the right; 0 reads none. */
   trustProxy: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -129,7 +123,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   if (e.NODE_ENV === 'production') {
-    // Unsafe defaults are refused outright in production rather than warned about.
     if (new URL(publicUrl).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
     if (e.DATABASE_URL === 'pglite://memory') problems.push('DATABASE_URL: an in-memory database loses every user on restart; refused in production');
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');

@@ -31,11 +31,10 @@ import type { TokenService } from './services/tokens.ts';
 
 export interface DepsOptions {
   log?: Logger;
-  /** See AdapterOptions.refreshGraceSeconds. */
   refreshGraceSeconds?: number;
   /** How often expired store rows are purged; 0 turns the timer off. */
   purgeIntervalMs?: number;
-  /** Points or windows of named rate-limit counters (rules.ts), e.g. for tests. */
+  /** Points or windows of named counters (rules.ts), for tests. */
   rateLimits?: CounterOverrides;
   /** Prefix of rate-limit keys in the store (tests sharing one Redis use a random one). */
   rateLimitKeyPrefix?: string;
@@ -47,42 +46,30 @@ export interface Deps {
   metrics: Metrics;
   database: Database;
   keys: Keys;
-  /** The JWKS as published now: follows rotations made while running. */
   published: PublishedKeys;
   provider: Provider;
   passwords: Passwords;
   audit: Audit;
   tokens: TokenService;
   auth: AuthService;
-  /** The signed-in user's own profile, password and sessions. */
   account: AccountService;
-  /** The audit trail's read side. */
   auditLog: AuditLog;
   userAdmin: UserAdmin;
   roleAdmin: RoleAdmin;
   clientAdmin: ClientAdmin;
-  /**
-   * Every rate limit: `login` (auth.login and the hosted login page), `changePassword`
-   * (me.changePassword), `register`, `verify`, `token` (/oidc/token and auth.refresh).
-   */
+  /** login (auth.login, hosted page), changePassword, register, verify, token (/oidc/token, auth.refresh). */
   rateLimits: RateLimits;
   rateLimitStore: RateLimitStore;
-  /** Password sign-in under the login limit, with device cookies. */
   loginGuard: LoginGuard;
-  /** access_denied rows, one per user and procedure a minute. */
   accessDenials: AccessDenials;
   /** Deletes expired provider rows, sessions and rate-limit counters. */
   purge(): Promise<void>;
-  /** Stops timers and closes the database and the rate-limit store. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
 
-/**
- * How long a superseded signing key stays published and trusted: a day (time to restart every
- * instance onto the new key) plus the longest lifetime of a token it signs.
- */
+/** How long a superseded key stays trusted: a day to restart every instance, plus the longest token lifetime. */
 export function keyRetentionSeconds(config: Config): number {
   return 86_400 + config.accessTokenTtl;
 }

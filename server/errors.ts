@@ -1,5 +1,4 @@
-// One error type with stable codes. Services throw it; only the edges (the tRPC error formatter,
-// the Koa error middleware, the provider's token endpoint) turn a code into a status.
+// One error type with stable codes; services throw it, and only the edges turn a code into a status.
 export const ERROR_STATUS = {
   INVALID_INPUT: { trpc: 'BAD_REQUEST', http: 400 },
   WEAK_PASSWORD: { trpc: 'BAD_REQUEST', http: 400 },
@@ -39,10 +38,7 @@ export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
 /** The message of every rate-limit refusal: it does not depend on whether the account exists. */
 export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
 
-/**
- * The OAuth error body (RFC 6749 section 5.2) of an AppError, for the provider's clients: the
- * limits' refusals and a store or trail that cannot be written are the only ones they meet.
- */
+/** The OAuth error body of an AppError: only limit refusals and unwritable stores reach the provider's clients. */
 export function oauthErrorOf(error: AppError): { error: string; error_description: string } {
   return { error: error.code === 'RATE_LIMITED' ? 'rate_limited' : 'temporarily_unavailable', error_description: error.message };
 }

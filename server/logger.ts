@@ -2,8 +2,7 @@ import { pino, stdSerializers, type Logger } from 'pino';
 
 export type { Logger };
 
-// Anything that works as a credential is cut out of every log line, wherever it appears: at the
-// top level or nested up to four objects deep (pino's wildcards match one level each).
+// Credentials are cut out of every log line, at the top level or nested up to four objects deep.
 const SECRET_KEYS = [
   'password',
   'newPassword',
@@ -28,12 +27,8 @@ const REDACT = SECRET_KEYS.flatMap((key) => {
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
-/**
- * A database error as the log may show it: what failed (its SQLSTATE code, constraint, table and
- * column, as PGlite's and postgres-js's errors name them) and where in our code, never the
- * statement, its parameters or the server's message and detail, which carry the values (emails,
- * password hashes) that a failed write was given.
- */
+/** A database error as the log may show it: SQLSTATE, constraint, table, column and our stack; never the
+ *  statement, its parameters or the server's message, which carry the values a failed write was given. */
 function databaseError(error: Error): Record<string, unknown> | null {
   let query = false;
   let server: Record<string, unknown> | null = null;
@@ -50,7 +45,6 @@ function databaseError(error: Error): Record<string, unknown> | null {
   return {
     type: 'DatabaseError',
     message: 'database query failed',
-    // A failure below the server (a refused connection) says only what it is.
     ...(server ?? { code: system?.code, cause: system?.message }),
     stack: error.stack?.split('\n').filter((line) => line.trimStart().startsWith('at ')).join('\n'),
   };

@@ -7,7 +7,6 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { KeysMissingError } from './oidc/keystore.ts';
 
-/** Requests still running this long after the signal are cut off. */
 const DRAIN_TIMEOUT_MS = 15_000;
 
 async function main(): Promise<void> {
@@ -29,8 +28,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    // Readiness answers 503 from now on; no new connection is accepted; requests in flight
-    // finish; then the database and the rate-limit store close.
+    // Readiness answers 503, no new connection is accepted, requests in flight finish, then the stores close.
     state.draining = true;
     deps.log.info({ signal }, 'draining');
     server.close(() => {
@@ -45,8 +43,7 @@ async function main(): Promise<void> {
         },
       );
     });
-    // Keep-alive connections whose last request was in flight at the signal become idle only
-    // later; sweep them until the server has closed.
+    // Connections busy at the signal go idle only later: sweep them until the server has closed.
     server.closeIdleConnections();
     setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => {

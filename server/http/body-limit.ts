@@ -1,6 +1,5 @@
-// 100 KB per request body, refused with 413 before any work is done. A declared length is checked
-// up front; a chunked body is read up to the limit (by trpc.ts for tRPC, here for /oidc, whose
-// provider then gets it parsed).
+// Request bodies over MAX_BODY_BYTES are refused with 413 before any work: a declared length up front,
+// a chunked body as it is read (by trpc.ts for tRPC, here for the provider, which then gets it parsed).
 import { parse as parseQuery } from 'node:querystring';
 import type { Context } from 'koa';
 import { readCapped } from '../request/body.ts';
@@ -13,11 +12,7 @@ export function tooLarge(ctx: Context): void {
   ctx.body = { error: { code: 'PAYLOAD_TOO_LARGE', message: `Request bodies are limited to ${MAX_BODY_BYTES / 1024} KB` } };
 }
 
-/**
- * Whether the request may go on; when not, the answer (413, or 400 for a body that does not
- * parse) is set. Asynchronous only for a form or JSON body to the provider (`oauth`) sent without
- * a length, which is read here; a client that goes away mid-body makes the promise reject.
- */
+/** Whether the request may go on, else its 413 or 400 is set; async for a chunked provider body only. */
 export function bodyLimit({ oauth }: { oauth: boolean }): (ctx: Context) => boolean | Promise<boolean> {
   return (ctx) => {
     const declared = ctx.get('content-length');

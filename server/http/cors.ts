@@ -1,6 +1,5 @@
-// CORS for the branches that mount it (/trpc and /api, server/app.ts): only the CORS_ORIGINS
-// allowlist, no credentials (the API takes bearer tokens, not cookies). Every answer varies by
-// Origin, so a shared cache never hands one origin's response to another.
+// CORS for /trpc and /api: the CORS_ORIGINS allowlist, no credentials (bearer tokens, not cookies). Every
+// answer varies by Origin, so a shared cache never gives one origin's answer to another.
 import type { Middleware } from 'koa';
 
 const ALLOW_METHODS = 'GET, POST, OPTIONS';

@@ -1,6 +1,5 @@
-// What every request passes first, in this order: its request id, log line and histogram; the
-// baseline headers; the error shape; the body limit; the query-credential check. One middleware
-// running them as steps, rather than a stack of five, keeps the token endpoint's path short.
+// What every request passes first, in this order: its request id, log line and histogram; the baseline
+// headers; the error shape; the body limit; the query-credential check.
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { AppError, ERROR_STATUS, oauthErrorOf } from '../errors.ts';
@@ -11,9 +10,7 @@ import { bodyLimit } from './body-limit.ts';
 export interface EdgeOptions {
   log: Logger;
   metrics: Metrics;
-  /** The histogram's route label of a request (routing.ts). */
   routeOf: (ctx: Context) => string;
-  /** PUBLIC_URL is https: HSTS. */
   https: boolean;
   /** The path the app is mounted at ('' at the root); the log line names the request's full path. */
   mountPath: string;
@@ -43,16 +40,11 @@ export function edge({ log, metrics, routeOf, https, mountPath, oauth }: EdgeOpt
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 interface AccessLog {
-  /** Names the request (the client's X-Request-Id when sane) and returns its start time. */
   start(ctx: Context): number;
-  /** Observes the duration and writes the log line, once the response is decided. */
   finish(ctx: Context, started: number): void;
 }
 
-/**
- * The request id, the access log line and the request histogram. The line names the user when an
- * authenticated procedure found one (ctx.state.userId); never a header, a body or a query.
- */
+/** Request id, access log line and histogram. The line may name the user, never a header, body or query. */
 function accessLog({ log, metrics, routeOf, mountPath }: Pick<EdgeOptions, 'log' | 'metrics' | 'routeOf' | 'mountPath'>): AccessLog {
   return {
     start(ctx) {
@@ -68,7 +60,6 @@ function accessLog({ log, metrics, routeOf, mountPath }: Pick<EdgeOptions, 'log'
       const ms = performance.now() - started;
       const method = ctx.method;
       metrics.httpRequestDuration.observe({ method, route: routeOf(ctx), status: String(status) }, ms / 1000);
-      // The line is built only when it is written: below `info` it is a cost on every request.
       if (log.isLevelEnabled('info')) {
         log.info({ reqId: ctx.state.requestId, method, path: mountPath + ctx.path, status, ms: Math.round(ms), userId: ctx.state.userId }, 'request');
       }
@@ -76,16 +67,12 @@ function accessLog({ log, metrics, routeOf, mountPath }: Pick<EdgeOptions, 'log'
   };
 }
 
-/**
- * Baseline headers on every response, set on the Node response so that they survive handlers that
- * bypass Koa (tRPC) and the provider's own error pages.
- */
+/** Baseline headers, on the Node response so they survive handlers that bypass Koa and provider error pages. */
 function securityHeaders({ https }: { https: boolean }): (ctx: Context) => void {
   const headers: [string, string][] = [
     ['X-Content-Type-Options', 'nosniff'],
     ['Referrer-Policy', 'no-referrer'],
-    // No page of Gatehouse may be framed (sign-in pages are clickjacking targets). Pages with a
-    // fuller policy of their own (the provider's error page) replace this one.
+    // No page may be framed (sign-in pages are clickjacking targets); a page with a fuller CSP replaces this.
     ['Content-Security-Policy', "frame-ancestors 'none'"],
     ['X-Frame-Options', 'DENY'],
     ...(https ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
@@ -97,10 +84,7 @@ function securityHeaders({ https }: { https: boolean }): (ctx: Context) => void 
 
 const CREDENTIAL_PARAMS = ['access_token', 'refresh_token', 'id_token', 'client_secret', 'token', 'password'];
 
-/**
- * Credentials never travel in a URL (proxy logs, browser history, Referer): a request that puts one
- * in its query string is refused with a 400 before anything reads it. Returns whether it may go on.
- */
+/** Refuses (400) a credential in the query string: proxy logs, browser history and Referer keep URLs. */
 function admitQuery(ctx: Context): boolean {
   if (!ctx.querystring) return true;
   const params = new URLSearchParams(ctx.querystring);
@@ -110,14 +94,12 @@ function admitQuery(ctx: Context): boolean {
   return false;
 }
 
-/** Answers a request whose handling threw: a JSON body with a code and a short message, never a stack. */
 function errorResponses({ log, oauth }: { log: Logger; oauth: boolean }): (ctx: Context, error: unknown) => void {
   return (ctx, error) => {
     if (error instanceof AppError) {
       const { trpc, http } = ERROR_STATUS[error.code];
       ctx.status = http;
       if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
-      // The provider's clients read OAuth's error shape; everyone else reads ours.
       ctx.body = oauth ? oauthErrorOf(error) : { error: { code: trpc, message: error.message, ...error.details } };
       return;
     }

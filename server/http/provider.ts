@@ -1,6 +1,5 @@
-// The provider's app, below its mount point: the provider, with its JWKS answer replaced by the
-// key set as published now, so a key added by `keys:rotate` is served by every instance at once.
-// The provider's own route decides it (ctx.oidc.route), however the path is spelled.
+// The provider's app, its JWKS answer replaced by the key set as last read from KEYS_DIR, so that a key
+// added by keys:rotate is served by every instance at once.
 import type { Middleware } from 'koa';
 import compose from 'koa-compose';
 import type Provider from 'oidc-provider';

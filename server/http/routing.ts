@@ -1,12 +1,8 @@
-// Which app a request goes to, decided on the raw request target; and the low-cardinality route
-// names of the metrics: a closed set, never a raw path, an id or a name a client made up.
+// Which app a request goes to, and the metrics' route names: a closed set, never a raw path or an id.
 import type { Context } from 'koa';
 
-/**
- * The request target below `prefix`, or null when it is elsewhere. Matches as koa-mount does:
- * `/oidc` and `/oidc?…` become `/` and `/?…`, `/oidc/token` becomes `/token`; `/oidcx` is
- * elsewhere. An absolute-form target (`http://host/oidc/token`) is matched on its path.
- */
+/** The target below `prefix`, matched as koa-mount does (`/oidc?x` is `/?x`, `/oidcx` elsewhere), or null;
+ *  an absolute-form target is matched on its path. */
 export function below(prefix: string, target: string): string | null {
   let path = target;
   if (path.charCodeAt(0) !== 0x2f) {
@@ -24,7 +20,6 @@ export function below(prefix: string, target: string): string | null {
 
 const FIXED = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** Routes of the API's app: health, tRPC procedures, the login pages, REST. */
 export function routeNamer(procedures: ReadonlySet<string>): (ctx: Context) => string {
   return (ctx) => {
     const path = ctx.path;
@@ -40,7 +35,6 @@ export function routeNamer(procedures: ReadonlySet<string>): (ctx: Context) => s
   };
 }
 
-/** Routes of the provider's app, whose paths are below its mount point. */
 export function providerRouteName(ctx: Context): string {
   // The provider names the route it matched (token, jwks, discovery, ...); a closed set.
   const route = (ctx as { oidc?: { route?: unknown } }).oidc?.route;

@@ -1,5 +1,4 @@
-// The tRPC endpoint: plain JSON, the body capped, batches of at most 10 calls, Retry-After on 429,
-// and the signed-in user handed to the access log.
+// The tRPC endpoint: plain JSON, the body capped, batches bounded, Retry-After on 429.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -13,7 +12,6 @@ import { appRouter } from '../trpc/router.ts';
 import { readCapped } from '../request/body.ts';
 import { MAX_BODY_BYTES, tooLarge } from './body-limit.ts';
 
-/** The most calls one batched request may hold; more is a 400 before any of them runs. */
 const MAX_BATCH_CALLS = 10;
 
 function retryAfterOf(errors: readonly { cause?: unknown }[]): number | undefined {
@@ -23,14 +21,10 @@ function retryAfterOf(errors: readonly { cause?: unknown }[]): number | undefine
   return undefined;
 }
 
-// tRPC writes its own Vary; appended to, it keeps the Origin that CORS (cors.ts) set. Built once:
-// tRPC only reads it, and a Headers per request is a measurable share of a cheap call.
+// Appended to tRPC's own Vary, it keeps the Origin that CORS set. Built once: tRPC only reads it.
 const VARY_ORIGIN = { headers: new Headers([['vary', 'Origin']]) };
 
-/**
- * A Request whose body has been read: tRPC reads a JSON body with text() and nothing else, and
- * here text() answers the string in hand instead of streaming it back.
- */
+/** A Request whose body is read already: tRPC reads a JSON body with text(), answered from the string. */
 class ReadRequest extends Request {
   override readonly text: () => Promise<string>;
 
@@ -40,7 +34,6 @@ class ReadRequest extends Request {
   }
 }
 
-/** tRPC's own test for a JSON body (media types are case-insensitive; parameters ignored). */
 function isJson(contentType: string): boolean {
   return contentType.toLowerCase().split(';', 1)[0]!.trim() === 'application/json';
 }
@@ -61,17 +54,12 @@ function toRequest(ctx: Context, body: string | undefined, signal: AbortSignal):
   }
   const init: RequestInit = { method: ctx.method, headers, signal };
   if (body === undefined) return new Request(url, init);
-  // Any other media type goes to tRPC as a real body, so that it answers as it always has (415,
-  // or a validation error for form data).
+  // Any other media type goes to tRPC as a real body, so that it answers as it would (415, validation).
   if (isJson(ctx.get('content-type'))) return new ReadRequest(url, init, body);
   return new Request(url, { ...init, body });
 }
 
-/**
- * Streamed answers are piped; everything else is one write. tRPC marks a JSON-lines answer with
- * Transfer-Encoding (its content type stays application/json) and server-sent events by their
- * content type.
- */
+/** Streamed answers (JSON lines, marked by Transfer-Encoding; server-sent events) are piped. */
 function isStreamed(response: Response): boolean {
   return response.headers.has('transfer-encoding') || (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
 }
@@ -111,7 +99,6 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
       }
       body = read.toString('utf8');
     }
-    // tRPC's procedures see this signal abort when the client goes away before the answer.
     const aborted = new AbortController();
     ctx.res.once('close', () => {
       if (!ctx.res.writableEnded) aborted.abort();
@@ -125,7 +112,6 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
     const response = await resolveResponse({
       router: appRouter,
       req: request,
-      // A batch is one request for the body limit but many calls for everything else.
       maxBatchSize: MAX_BATCH_CALLS,
       error: null,
       path: ctx.path.slice(prefix.length + 1),
@@ -139,8 +125,7 @@ export function trpcEndpoint(deps: Deps, prefix = '/trpc'): Middleware {
         if (error.code === 'INTERNAL_SERVER_ERROR') deps.log.error({ err: error.cause ?? error, reqId: ctx.state.requestId }, 'trpc error');
       },
     });
-    // tRPC has answered: from here the response is written straight to Node. Its answers carry
-    // tokens: never cached.
+    // tRPC has answered: the response goes straight to Node. It carries tokens: never cached.
     ctx.respond = false;
     ctx.set('Cache-Control', 'no-store');
     await writeResponse(ctx, response);

@@ -1,8 +1,6 @@
-// oidc-provider's storage adapter on Drizzle: one table for every model.
-//
-// Security invariant: the values clients present (token, code, session and interaction ids, user
-// codes, grant ids) are stored only as SHA-256 digests, and the raw `jti` never stays in a payload,
-// so a copy of the database holds nothing that works as a credential.
+// oidc-provider's storage adapter on Drizzle, one table for every model. Security invariant: what clients
+// present (tokens, codes, session and interaction ids, user codes, grant ids) is stored only as SHA-256
+// digests and the raw jti never stays in a payload, so a copy of the database holds no credential.
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
@@ -10,18 +8,11 @@ import { oauthClients, oidcPayloads } from '../../db/schema/index.ts';
 import { digest } from '../shared/digest.ts';
 
 export interface AdapterOptions {
-  /**
-   * A refresh token presented again within this many seconds of its rotation is treated as a
-   * racing duplicate (two tabs refreshing at once): it fails, but the session survives. Later
-   * than that, the provider treats it as reuse and revokes the whole session.
-   */
+  /** Seconds after a rotation in which the old refresh token fails without revoking the session (tabs racing). */
   refreshGraceSeconds: number;
 }
 
-/**
- * The payload as stored: without its jti, and without the browser session id that oidc-provider
- * copies into Interaction payloads (`session.cookie`, which it never reads back).
- */
+/** The payload without its jti, and without the browser session id the provider copies into Interactions. */
 function scrub(payload: AdapterPayload): Record<string, unknown> {
   const { jti: _jti, ...stored } = payload as Record<string, unknown>;
   const session = stored.session as Record<string, unknown> | undefined;
@@ -85,8 +76,7 @@ function createStoreClass(db: Db, { refreshGraceSeconds }: AdapterOptions) {
       if (row.consumedAt && this.model === 'RefreshToken' && row.consumedAt.getTime() > Date.now() - refreshGraceSeconds * 1000) {
         return undefined;
       }
-      // Lookups by uid or user code cannot give back the jti (only its digest is stored); the
-      // provider only reads those models' other fields.
+      // By uid or user code the jti cannot come back (only its digest is stored); the provider reads the rest only.
       return {
         ...(row.payload as AdapterPayload),
         ...(id === undefined ? {} : { jti: id }),
@@ -95,8 +85,7 @@ function createStoreClass(db: Db, { refreshGraceSeconds }: AdapterOptions) {
     }
 
     async consume(id: string): Promise<void> {
-      // Atomic: of two requests consuming the same code or refresh token at once, exactly one
-      // wins. oidc-provider ignores consume()'s result, so the loser has to fail by throwing.
+      // Atomic: of two concurrent consumers one wins. oidc-provider ignores consume()'s result: the loser throws.
       const won = await db
         .update(oidcPayloads)
         .set({ consumedAt: new Date() })
@@ -115,10 +104,6 @@ function createStoreClass(db: Db, { refreshGraceSeconds }: AdapterOptions) {
   };
 }
 
-/**
- * Clients come from oauth_clients (admin.clients and the CLI). Dynamic registration is off, so
- * the provider only ever reads them.
- */
 function createClientStore(db: Db): Adapter {
   const readOnly = async () => {
     throw new Error('clients are managed through admin.clients, not the provider');

@@ -1,5 +1,4 @@
-// CLIENTS_FILE: OAuth clients an operator keeps in a JSON file (an array of OpenID Connect client
-// metadata). Secrets in the file are digested before the provider sees them, like stored ones.
+// CLIENTS_FILE: a JSON array of client metadata; secrets are digested before the provider sees them.
 import { readFile } from 'node:fs/promises';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';

@@ -1,8 +1,6 @@
-// The hosted login and consent pages of the authorization code flow, at /interaction/:uid.
-//
-// CSRF: the interaction is bound to the browser by oidc-provider's SameSite=Lax signed cookie, a
-// cross-origin POST is refused on its Origin header, and every form carries a token derived from
-// the interaction id with a server secret.
+// The hosted login and consent pages, at /interaction/:uid. CSRF: the interaction is bound to the browser
+// by the provider's SameSite=Lax signed cookie, a cross-origin POST is refused on its Origin header, and
+// every form carries an HMAC of the interaction id.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';

@@ -1,9 +1,6 @@
-// Signing keys and cookie secrets, kept in KEYS_DIR as files only the service user can read.
-//
-// Rotation (`npm run cli -- keys:rotate`) adds a new key pair and marks the old ones superseded.
-// Every instance publishes the new key at once (the JWKS is read from the file), and signs with it
-// from its next start. A superseded key stays published, and trusted for verification, until every
-// token it could have signed has expired; then it is retired.
+// Signing keys and cookie secrets, in KEYS_DIR files only the service user can read. keys:rotate adds a
+// key pair and supersedes the old: every instance publishes it at once and signs with it from its next
+// start; a superseded key stays published and trusted until every token it could have signed has expired.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,10 +94,6 @@ async function readJwksFile(dir: string): Promise<JwksFile | undefined> {
   return parsed.data as JwksFile;
 }
 
-/**
- * The keys still in service, in signing preference. `retentionSeconds` is how long a superseded key
- * stays trusted: at least the longest lifetime of a token it signed.
- */
 function inService(file: JwksFile, retentionSeconds: number, now = epoch()): PrivateJwk[] {
   const metaOf = (k: PrivateJwk): KeyMeta => file.meta[k.kid] ?? { createdAt: 0 };
   return file.keys
@@ -121,10 +114,8 @@ export interface LoadOptions {
   retentionSeconds?: number;
 }
 
-/**
- * Loads the keys from `dir`, generating whatever is missing when `allowGenerate` (never in
- * production, where a key made at start would silently invalidate every token on the next deploy).
- */
+/** Loads the keys, generating what is missing when `allowGenerate`: never in production, where a key
+ *  made at start would invalidate every token at the next deploy. */
 export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 86_400 }: LoadOptions): Promise<Keys> {
   const cookiesPath = join(dir, 'cookies.json');
   let jwks = await readJwksFile(dir);
@@ -157,10 +148,7 @@ export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 
   return { signing, cookieSecrets: parsedCookies.data.secrets };
 }
 
-/**
- * Adds a new ES256 and RS256 key, marks the current ones superseded and drops the retired ones.
- * Returns the new key ids.
- */
+/** Adds a new ES256 and RS256 key, supersedes the current ones and drops the retired ones. */
 export async function rotateKeys(dir: string, { retentionSeconds = 86_400 }: { retentionSeconds?: number } = {}): Promise<{ added: string[]; retired: string[] }> {
   const file = await readJwksFile(dir);
   if (!file) throw new KeysMissingError(`KEYS_DIR: ${dir} has no jwks.json to rotate`);
@@ -178,16 +166,12 @@ function toPublic({ d, p, q, dp, dq, qi, ...pub }: PrivateJwk): JWK {
   return pub;
 }
 
-/** The public halves of `keys`. */
 export function publicJwks(keys: Keys): { keys: JWK[] } {
   return { keys: keys.signing.map(toPublic) };
 }
 
-/**
- * The published key set, re-read from KEYS_DIR when the file changes (checked at most every
- * `checkEveryMs`), so a rotation made by the CLI is published and trusted by every running instance
- * at once. Falls back to the keys loaded at start if the file becomes unreadable.
- */
+/** The published key set, re-read when the file changes (checked every `checkEveryMs`), so that a CLI
+ *  rotation reaches every running instance; the last set read stays if the file becomes unreadable. */
 export function createPublishedKeys(dir: string, loaded: Keys, { retentionSeconds = 86_400, checkEveryMs = 1000 } = {}) {
   let current = publicJwks(loaded);
   let version = 0;
@@ -209,7 +193,6 @@ export function createPublishedKeys(dir: string, loaded: Keys, { retentionSecond
             }
           }
         } catch {
-          // Keep serving what we have.
         }
       }
       return { keys: current.keys, version };

@@ -1,5 +1,4 @@
-// The hosted pages: login, consent, logout and errors. Server-rendered, no JavaScript, every
-// value escaped. Each page gets its own CSP nonce for its one inline style block.
+// The hosted pages: server-rendered, no JavaScript, every value escaped, a CSP nonce per page for its style.
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 
@@ -9,7 +8,6 @@ export function escapeHtml(text: string): string {
 
 export interface Page {
   html: string;
-  /** Content-Security-Policy for the page. */
   csp: string;
 }
 
@@ -26,10 +24,7 @@ const STYLE = `
   ul { padding-left: 1.2rem; }
 `;
 
-/**
- * Sends a page with its CSP; pages are never framed and never cached. Without `status` the one
- * already set stays (the provider sets it before rendering its error pages).
- */
+/** Sends a page with its CSP, never framed nor cached; without `status`, the status already set stays. */
 export function sendPage(ctx: Context, page: Page, status?: number): void {
   if (status !== undefined) ctx.status = status;
   ctx.type = 'html';

@@ -1,5 +1,4 @@
-// The one token issuer. Every token Gatehouse hands out, whether through /oidc or through tRPC,
-// is minted by this provider's models and signed with the keys it publishes.
+// The one token issuer: every token, through /oidc or tRPC, is minted by this provider with its keys.
 import Provider, { errors, type ClientMetadata, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
@@ -11,14 +10,10 @@ import type { AdapterFactory } from './adapter.ts';
 import type { Keys } from './keystore.ts';
 import { logoutPage, messagePage, sendPage } from './pages.ts';
 
-/** The built-in public client that Gatehouse's own API mints sessions for. */
 export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
-/** The scope of access tokens for Gatehouse's API ($PUBLIC_URL/api). */
 export const API_SCOPE = 'api';
 export const ACCESS_TOKEN_ALG = 'ES256';
-/** Every scope a client may be registered for or ask for. */
 export const SCOPES = ['openid', 'offline_access', 'email', 'profile', API_SCOPE] as const;
-/** The `profile` scope's claims: every profile field a user can set. */
 export const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'picture', 'locale', 'zoneinfo'] as const;
 /** Recorded as the grant type of sessions started by Gatehouse's own sign-in (auth.login, auth.register). */
 export const FIRST_PARTY_GTY = 'urn:gatehouse:login';
@@ -32,7 +27,6 @@ export interface ProviderDeps {
   staticClients?: ClientMetadata[];
 }
 
-/** First-party clients (the operator says so) skip the consent screen. */
 export function isFirstParty(client: { clientId: string; metadata(): Record<string, unknown> } | undefined): boolean {
   return client !== undefined && (client.clientId === FIRST_PARTY_CLIENT_ID || client.metadata().first_party === true);
 }
@@ -51,8 +45,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
   const epoch = () => Math.floor(Date.now() / 1000);
   const resourceServer = apiResourceServer(config);
 
-  // Outside a request (tokens minted by the tRPC API) the provider passes ctx === undefined to
-  // the ttl functions and extraTokenClaims: none of them may read it.
+  // Outside a request (tokens minted for tRPC) the ttl functions and extraTokenClaims get no ctx: never read it.
   const configuration: Configuration = {
     adapter,
     jwks: { keys: keys.signing },
@@ -93,8 +86,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     },
     scopes: [...SCOPES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: [...PROFILE_CLAIMS] },
-    // The id_token carries the granted scopes' claims, as userinfo does: relying parties that build
-    // their profile from the id_token alone (Auth.js by default) otherwise see only `sub`.
+    // Scope claims go in the id_token too: relying parties reading only it (Auth.js) would see just `sub`.
     conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
       // A disabled or deleted user is no account: the token endpoint then refuses their refresh tokens.
@@ -123,12 +115,10 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      // A client asks about or revokes its own tokens only. Another client's token reads as
-      // inactive, and its revocation is answered 200 and does nothing (RFC 7009 section 2.2).
+      // A client introspects or revokes its own tokens only: another's reads as inactive, its revocation a no-op.
       introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
-      // Off: neither Gatehouse's API nor the verifier checks a proof of possession (cnf.jkt), so a
-      // DPoP-bound token would be a bearer token that claims otherwise.
+      // Off: nothing here checks a proof of possession (cnf.jkt), so a DPoP-bound token would be a mere bearer token.
       dPoP: { enabled: false },
       rpInitiatedLogout: {
         enabled: true,
@@ -138,12 +128,10 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       resourceIndicators: {
         enabled: true,
         defaultResource: () => config.apiAudience,
-        // Without a `resource` parameter, a token request that includes `openid` gets a userinfo
-        // token; one without it gets the API token (RFC 8707 with OIDC, oidc-provider's default).
+        // Without `resource`, a token request with `openid` gets a userinfo token, one without it the API token.
         useGrantedResource: () => false,
         getResourceServerInfo(_ctx, resource, client) {
           if (resource !== config.apiAudience) throw new errors.InvalidTarget();
-          // A client registered with a scope list gets API scopes from that list only.
           const allowed = client.scope ? client.scope.split(' ').filter((s) => s === API_SCOPE).join(' ') : API_SCOPE;
           return { ...resourceServer, scope: allowed };
         },
@@ -155,7 +143,6 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       if (!isFirstParty(client)) return undefined;
-      // First-party: grant what was asked, without a consent screen.
       const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
       const requested = [...ctx.oidc.requestParamScopes];
       grant.addOIDCScope(requested.join(' '));
@@ -165,8 +152,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       await grant.save();
       return grant;
     },
-    // S256 of every client, but for a confidential one an admin exempted (legacy relying parties
-    // that cannot send PKCE). A code_challenge that is sent is still checked.
+    // PKCE for every client but a confidential one an admin exempted; a code_challenge sent is still checked.
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || client.metadata().pkce_required !== false },
     responseTypes: ['code'],
     rotateRefreshToken: true,
@@ -181,12 +167,10 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       AuthorizationCode: 60,
       IdToken: config.accessTokenTtl,
       Interaction: 600,
-      // Absolute, from sign-in: the provider saves the browser session again on every use, and a
-      // fixed TTL would keep extending it.
+      // Absolute from sign-in: the provider saves the session on every use, so a fixed TTL would keep extending it.
       Session: (_ctx, session) => Math.max(1, config.refreshTokenTtl - (session.loginTs ? epoch() - session.loginTs : 0)),
       Grant: config.refreshTokenTtl,
-      // Absolute: a rotated token keeps the first one's issue time (iiat), so rotation never
-      // extends a session past REFRESH_TOKEN_TTL.
+      // Absolute: a rotated token keeps the first one's iiat, so rotation never extends a session.
       RefreshToken: (_ctx, token) => Math.max(1, config.refreshTokenTtl - (epoch() - (token.iiat ?? epoch()))),
     },
   };
@@ -194,8 +178,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy > 0;
   provider.maxIpsCount = config.trustProxy;
-  // Client secrets are stored as SHA-256 digests, never in clear: compare the digest of what
-  // the client presents. oidc-provider funnels every secret check through this one method.
+  // Secrets are stored as digests: compare the digest of what is presented (oidc-provider's one secret check).
   const compare = provider.Client.prototype.compareClientSecret;
   provider.Client.prototype.compareClientSecret = function compareDigest(actual: string) {
     return compare.call(this, digest(actual));

@@ -1,7 +1,5 @@
-// What runs after the provider's token endpoint has answered, for the requests of /oidc/token and
-// the ones auth.refresh hands over in process alike: the failure limit, then the audit trail and
-// session bookkeeping. Every write is awaited, so a refresh that cannot be recorded does not
-// silently pass.
+// What runs after the token endpoint answers, for /oidc/token and auth.refresh alike: the failure limit,
+// then the audit trail and session bookkeeping, awaited, so that a refresh never passes unrecorded.
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
@@ -22,7 +20,6 @@ export function trackTokenEndpoint(provider: Provider, { db, audit, limit }: { d
     ctx.state.grantErrorDetail = error.error_detail;
   });
 
-  // The provider's own route, whatever the spelling of the path (/token/, /TOKEN).
   provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
     await next();
     if (ctx.oidc?.route !== 'token') return;
@@ -36,11 +33,8 @@ export function trackTokenEndpoint(provider: Provider, { db, audit, limit }: { d
   });
 }
 
-/**
- * Counts a failed token request: for a client that authenticated, against its client_id, so that
- * no one else's failures reach it; otherwise against the address. Once over, answers with the
- * refusal instead and returns false.
- */
+/** Counts a failed token request, by client_id once the client authenticated, else by address; over
+ *  the limit, answers with the refusal and returns false. */
 async function withinLimit(ctx: KoaContextWithOIDC, limit: FailureLimiter, meta: RequestMeta): Promise<boolean> {
   const client = ctx.oidc.client;
   const authenticated = client !== undefined && client.clientAuthMethod !== 'none' && (ctx.body as { error?: unknown } | undefined)?.error !== 'invalid_client';

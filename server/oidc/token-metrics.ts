@@ -1,5 +1,4 @@
-// Counts every access token the provider issues, whichever way it was asked for: JWTs emit
-// `*.issued`, opaque tokens `*.saved`.
+// Counts every access token issued: JWTs emit `*.issued`, opaque tokens `*.saved`.
 import type Provider from 'oidc-provider';
 import type { Metrics } from '../metrics.ts';
 import { FIRST_PARTY_GTY } from './provider.ts';

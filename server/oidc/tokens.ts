@@ -1,5 +1,3 @@
-// The token service of the first-party API, on the provider's own models: minting, refreshing
-// (at its token endpoint, in process) and verifying.
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { inject } from 'light-my-request';
 import type Provider from 'oidc-provider';
@@ -53,8 +51,7 @@ export function createTokenService({ provider, config, db, published }: { provid
 
       const at = new provider.AccessToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE });
       at.resourceServer = new provider.ResourceServer(config.apiAudience, resourceServerInfo);
-      // The refresh token names the resource and scope so that the token endpoint picks the same
-      // resource server on every rotation.
+      // Resource and scope named, so that the token endpoint picks the same resource server at every rotation.
       const rt = new provider.RefreshToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE, resource: config.apiAudience, rotations: 0 });
       const [accessToken, refreshToken] = await Promise.all([at.save(), rt.save()]);
       await recordSession(db, { grantId: sid, userId, clientId: client.clientId, meta, expiresAt: new Date(Date.now() + config.refreshTokenTtl * 1000) });

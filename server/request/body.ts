@@ -1,10 +1,7 @@
 // Reading a request body up to a limit, for the edges that read bodies themselves.
 import type { Context } from 'koa';
 
-/**
- * The body, or undefined once it passes `limit` bytes (the rest is left unread). Rejects if the
- * client goes away mid-body. Plain stream events, not an async iterator: this is on every call.
- */
+/** The body, or undefined past `limit` bytes (the rest left unread); rejects if the client goes away. */
 export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefined> {
   const req = ctx.req;
   return new Promise((resolve, reject) => {

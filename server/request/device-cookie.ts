@@ -1,6 +1,5 @@
-// The device cookie of the login limit (services/login-guard.ts) on the wire: HttpOnly,
-// SameSite=Lax, for the whole site and a year; __Host- prefixed and Secure when PUBLIC_URL is
-// https. Our own HMAC protects it, so Koa's signing is off.
+// The login limit's device cookie: HttpOnly, SameSite=Lax, site-wide, a year; __Host- and Secure when
+// PUBLIC_URL is https. Our own HMAC protects it, so Koa's signing is off.
 import type { Context } from 'koa';
 import type { DeviceCookie } from '../services/login-guard.ts';
 

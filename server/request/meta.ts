@@ -1,6 +1,5 @@
-// Who is asking, as the audit trail and the rate limits record it: the client address (from
-// X-Forwarded-For, counted TRUST_PROXY hops from the right) in its canonical spelling, and its
-// User-Agent; null when absent.
+// Who is asking: the client address (TRUST_PROXY hops from the right of X-Forwarded-For), canonical,
+// and the User-Agent; null when absent.
 import type { Context } from 'koa';
 import { normalizeIp } from '../shared/ip.ts';
 import type { RequestMeta } from '../shared/audit-events.ts';

@@ -1,5 +1,4 @@
-// The API reference at /api/docs: Swagger UI rendering /api/openapi.json, its script and styles
-// served from node_modules (no CDN), under a CSP that allows only them and the document.
+// /api/docs: Swagger UI, its assets from node_modules (no CDN), under a CSP allowing only them.
 import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -15,8 +14,8 @@ const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
 };
 
-// The page's own start-up, as a file: the CSP allows no inline script. No validator badge (it
-// would send the document to validator.swagger.io), no top bar to load other documents.
+// The page's start-up as a file, since the CSP allows no inline script. No validator badge (it would
+// send the document to validator.swagger.io), no top bar to load other documents.
 const INIT = `window.ui = SwaggerUIBundle({
   url: document.getElementById('swagger-ui').dataset.openapi,
   dom_id: '#swagger-ui',
@@ -74,7 +73,6 @@ export function serveDocs(ctx: Koa.Context): boolean {
     ctx.type = 'text/javascript; charset=utf-8';
     ctx.body = INIT;
   } else if (Object.hasOwn(ASSETS, file)) {
-    // Versioned URLs: a new swagger-ui-dist gets new ones.
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.type = ASSETS[file]!;
     ctx.body = createReadStream(join(DIST, file));

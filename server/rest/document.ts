@@ -1,6 +1,5 @@
-// The OpenAPI 3.1 document of the REST mirror, generated from the procedures' `.meta({ openapi })`
-// and then made to say what the handler does: 201 where a procedure creates, one error shape with
-// Retry-After on 429, and the aliases.
+// The REST mirror's OpenAPI document, from the procedures' .meta({ openapi }), made to say what the
+// handler does: 201 where a procedure creates, one error shape, Retry-After on 429, the aliases.
 import { STATUS_CODES } from 'node:http';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
@@ -12,7 +11,7 @@ type Operation = NonNullable<PathItem['post']>;
 type Responses = NonNullable<Operation['responses']>;
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** More paths for a route: the original specification calls registration "signup" too. */
+/** More paths for a route: registration is also "signup". */
 export const ALIASES = [{ method: 'POST', path: '/auth/signup', of: '/auth/register' }] as const;
 
 const TAGS = ['Sign-in', 'Account', 'Users', 'Roles', 'Clients'];

@@ -1,6 +1,5 @@
-// trpc-to-openapi sets zod's `coerce` flag, in place, on every bare boolean, number, bigint or
-// date of a REST input (the schema tRPC shares), and coercion is truthiness: "false" becomes true.
-// Refuse to serve such an input; server/shared/inputs.ts has `boolOrText` and `intOrText`.
+// trpc-to-openapi sets zod's coerce flag, in place, on every bare boolean, number, bigint or date of a
+// REST input, and coercion is truthiness ("false" → true): refuse to serve such an input.
 import type { AnyTRPCRouter } from '@trpc/server';
 import { forEachOpenApiProcedure, getInputOutputParsers, instanceofZodTypeCoercible, instanceofZodTypeObject, unwrapZodType } from 'trpc-to-openapi';
 

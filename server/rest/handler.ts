@@ -1,6 +1,5 @@
-// The REST mirror: every procedure with `.meta({ openapi })`, served by trpc-to-openapi's node-http
-// handler, beside the OpenAPI document (/openapi.json) and the API reference (/docs). Paths are
-// relative to the mount point, /api in server/app.ts.
+// The REST mirror: every procedure with .meta({ openapi }), served by trpc-to-openapi, beside the OpenAPI
+// document (/openapi.json) and the reference (/docs); paths are relative to the mount point.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type Koa from 'koa';
@@ -15,7 +14,6 @@ import { assertNoCoercedInputs } from './guard.ts';
 
 export interface RestApiOptions {
   router: AnyTRPCRouter;
-  /** Where the mirror is reached from outside: $PUBLIC_URL/api. */
   baseUrl: string;
   maxBodySize: number;
   createContext(ctx: Koa.Context): Context;
@@ -75,11 +73,8 @@ export function createRestApi({ router, baseUrl, maxBodySize, createContext, log
   };
 }
 
-/**
- * trpc-to-openapi's body reader takes a bare `application/json` only, though JSON is UTF-8 whatever
- * a charset parameter says (RFC 8259); and it refuses a POST without a content type even when
- * there is no body. Both are common in clients of other languages.
- */
+/** trpc-to-openapi reads only a bare application/json, though JSON is UTF-8 whatever its charset, and
+ *  refuses a bodiless POST without a content type: both common in clients of other languages. */
 function normalizeContentType(req: IncomingMessage): void {
   if (req.method === 'GET' || req.method === 'DELETE' || req.method === 'HEAD') return;
   const type = req.headers['content-type'];
@@ -89,10 +84,7 @@ function normalizeContentType(req: IncomingMessage): void {
   }
 }
 
-/**
- * trpc-to-openapi writes its own error body ({ message, code, data, issues }) and has no hook to
- * shape it; REST clients get the one documented shape, so the body is replaced on its way out.
- */
+/** trpc-to-openapi writes its own error body and has no hook to shape it: replaced on its way out. */
 function replaceErrorBodies(res: ServerResponse, exchange: Exchange): void {
   const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
   res.end = ((chunk?: unknown) => end(exchange.failure ? JSON.stringify(restErrorOf(exchange.failure).body) : chunk)) as ServerResponse['end'];

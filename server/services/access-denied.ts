@@ -1,5 +1,4 @@
-// access_denied audit rows, at most one per user and procedure a minute, across instances: a user
-// calling what they may not, in a loop, must not be able to fill the audit trail.
+// access_denied audit rows, at most one per user and procedure a minute, so a refusal loop cannot fill the trail.
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { RequestMeta } from '../shared/audit-events.ts';
 import type { Audit } from './audit.ts';
@@ -11,7 +10,6 @@ const WINDOW_SECONDS = 60;
 
 export interface AccessDenied {
   userId: string;
-  /** The procedure refused, e.g. admin.users.list. */
   procedure: string;
   reason: string;
   metadata: Record<string, unknown>;
@@ -19,13 +17,12 @@ export interface AccessDenied {
 }
 
 export interface AccessDenials {
-  /** Writes the access_denied row, unless this user was refused this procedure in the last minute. */
   record(denied: AccessDenied): Promise<void>;
 }
 
 export function createAccessDenials({ audit, store }: { audit: Audit; store: RateLimitStore }): AccessDenials {
   const counter = store.counter({ name: 'access_denied_audit', points: 1, seconds: WINDOW_SECONDS });
-  // What this process recorded already: no store round trip until the window ends.
+  // Keys this process recorded already: no store round trip until their window ends.
   const recorded = new LocalBlocks();
 
   async function first(key: string): Promise<boolean> {

@@ -1,4 +1,3 @@
-// Self-service of a signed-in user: profile, password, sessions.
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
@@ -11,7 +10,6 @@ import type { Passwords } from './passwords.ts';
 import { endSession, endUserSessions, listUserSessions, sessionBelongsTo, sessionKeyOf } from './sessions.ts';
 import { findUserById, toUserWithProfile, updateProfile } from './users.ts';
 
-/** Who is asking: the signed-in user as authedProcedure loaded them, and their session. */
 export interface Self {
   user: UserRow;
   roles: string[];

@@ -1,6 +1,4 @@
-// Admin management of users: search with keyset pagination, create, update, delete, revoke.
-// Deletion is hard: the row goes with its role links and sessions, so the email can register
-// again; the audit trail keeps the id (it has no foreign key) and records the email.
+// Admin management of users. Deletion is hard (the email may register again); the trail keeps id and email.
 import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
@@ -31,11 +29,8 @@ async function rolesOf(db: Db, ids: string[]): Promise<Map<string, string[]>> {
   return new Map([...(await accessByUser(db, ids))].map(([id, access]) => [id, access.roles]));
 }
 
-/**
- * How many rows per row wanted a filtered page walks, newest first from the cursor, before it asks
- * the trigram indexes instead. PostgreSQL cannot tell a common substring from a rare one, so the
- * bounded walk serves every filter matching one row in 250 or more, and the indexes the rest.
- */
+// Rows walked per row wanted before a filtered page asks the trigram indexes instead: PostgreSQL
+// cannot tell a common substring from a rare one, so a bounded walk serves the common filters.
 const PAGE_WINDOW_PER_ROW = 250;
 
 export interface UserAdminDeps {
@@ -45,7 +40,6 @@ export interface UserAdminDeps {
 }
 
 export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
-  /** The first `count` rows matching `where` after the cursor, newest first. */
   async function pageOf(where: SQL | undefined, cursor: Cursor | undefined, count: number): Promise<UserRow[]> {
     const since = cursor ? afterCursor(users.createdAt, users.id, cursor) : undefined;
     if (where) {
@@ -78,17 +72,14 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
       const limit = input.limit ?? 20;
       const filters: (SQL | undefined)[] = [];
       if (input.search) {
-        // Case-insensitive, as ILIKE: emails are stored lower-cased (a check constraint holds them
-        // to it) and names are compared lower-cased, in the shapes the trigram indexes serve.
+        // Emails are stored lower-cased and names compared lower-cased, in the shapes the trigram indexes serve.
         const pattern = sql`lower(${`%${escapeLike(input.search)}%`})`;
         filters.push(sql`(${users.email} like ${pattern} or lower(${users.name}) like ${pattern})`);
       }
       if (input.isActive !== undefined) filters.push(eq(users.isActive, input.isActive));
       if (input.role) filters.push(hasRole(db, users.id, input.role));
       const where = and(...filters);
-      // Newest first; rows created during a walk sort before its cursor, so a walk never repeats
-      // or skips a row.
-      // Independent reads: on PostgreSQL they run at once, on two connections of the pool.
+      // Rows created during a walk sort before its cursor, so a walk never repeats or skips a row.
       const [page, [totalRow]] = await Promise.all([pageOf(where, input.cursor, limit + 1), db.select({ n: count() }).from(users).where(where)]);
       const rows = page.slice(0, limit);
       const byUser = await rolesOf(db, rows.map((r) => r.id));
@@ -142,7 +133,6 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
           await setRoles(tx, row.id, nextRoles);
           await audit.record({ type: 'role_changed', success: true, userId: row.id, actorId: actor.userId, metadata: { from: roleNames, to: nextRoles }, ...actor.meta }, tx);
         }
-        // A disabled account keeps no session anywhere.
         if (disabling) await endUserSessions(tx, row.id);
         const changes = Object.keys(input).filter((k) => k !== 'id');
         await audit.record({ type: 'user_updated', success: true, userId: row.id, actorId: actor.userId, metadata: { changes }, ...actor.meta }, tx);

@@ -1,6 +1,4 @@
-// The audit trail already sees every sign-in and every reuse detection: the metrics of those are
-// counted from it, so the two can never disagree. It also logs (without the event's metadata) and
-// counts an audit row that could not be written.
+// Login and reuse-detection metrics are counted from the audit trail, so the two never disagree.
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditHooks } from './audit.ts';

@@ -1,6 +1,3 @@
-// Reading the audit trail, for admin.audit.list and admin.audit.suspicious. Pages are newest
-// first, keyset-paginated on (created_at, id): a page is one index range scan however deep it is,
-// and rows written meanwhile never shift or repeat one.
 import { and, countDistinct, count, desc, eq, gte, lt, lte, max, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client.ts';
@@ -124,7 +121,6 @@ export async function suspiciousActivity(db: Db, query: AuditSuspiciousQuery, no
   };
 }
 
-/** The audit trail's read side, as the admin router reaches it. */
 export function createAuditLog(db: Db) {
   return {
     list: (query: AuditListQuery) => listAuditEvents(db, query),

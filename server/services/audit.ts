@@ -14,18 +14,12 @@ export interface AuditEvent extends RequestMeta {
 }
 
 export interface Audit {
-  /**
-   * Writes one event. Awaited by callers on purpose (the audit-failure policy): when the trail
-   * cannot be written, the request fails with UNAVAILABLE (503) instead of passing unrecorded,
-   * whatever it would have answered, and the failure is logged and counted.
-   */
+  /** Awaited: when the trail cannot be written, the request fails with UNAVAILABLE rather than pass unrecorded. */
   record(event: AuditEvent, db?: Db): Promise<void>;
 }
 
 export interface AuditHooks {
-  /** After a row is written (metrics count logins and reuse detections from here). */
   onRecorded?(event: AuditEvent): void;
-  /** A row could not be written; `record` then throws UNAVAILABLE. */
   onWriteFailed?(event: AuditEvent, error: unknown): void;
 }
 

@@ -1,4 +1,3 @@
-// Sign-up, sign-in, refresh, logout and token verification for Gatehouse's own API.
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
@@ -21,7 +20,6 @@ export interface AuthDeps {
   tokens: TokenService;
 }
 
-/** A bearer request's caller: the token, and the user and access as they are now. */
 export interface Bearer {
   claims: AccessClaims & { sid: string };
   user: UserRow;
@@ -35,10 +33,7 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
     return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: 'Bearer', expiresIn: issued.expiresIn, user: await loadUser(db, row) };
   }
 
-  /**
-   * The one password check, for auth.login and the hosted login page alike. Wrong password,
-   * unknown email and disabled account fail the same way, in the same time, and are audited.
-   */
+  /** The one password check, for auth.login and the hosted page: every failure answers alike, and is audited. */
   async function authenticate(input: { email: string; password: string }, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<UserRow> {
     const email = normalizeEmail(input.email);
     const user = await findUserByEmail(db, email);
@@ -49,7 +44,7 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
       await audit.record({ type: 'login_failed', success: false, userId: user?.id ?? null, reason, metadata: { email, ...context }, ...meta });
       throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
     }
-    // A hash made before passwords were normalized: replaced by one of the normalized password.
+    // A hash of the password as typed, not normalized: replaced by a hash of the normalized one.
     if (check.rehash) await db.update(users).set({ passwordHash: await passwords.hash(input.password) }).where(eq(users.id, user.id));
     return user;
   }
@@ -86,8 +81,7 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
       try {
         await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
       } catch (error) {
-        // Audit-failure policy: a sign-in that cannot be recorded does not happen. The tokens
-        // were never handed out; end the session they belong to.
+        // A sign-in that cannot be audited does not happen: end the session of the tokens never handed out.
         const session = await sessionOfRefreshToken(db, tokenSet.refreshToken);
         if (session) await endSession(db, session.sessionKey);
         throw error;
@@ -113,17 +107,13 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
       return { success: true };
     },
 
-    /** Ends every session of the user, the caller's own included. */
     async logoutAll(userId: string, meta: RequestMeta): Promise<{ success: true }> {
       await endUserSessions(db, userId);
       await audit.record({ type: 'logout', success: true, userId, metadata: { all: true }, ...meta });
       return { success: true };
     },
 
-    /**
-     * The caller of a bearer request: a valid access token of a session that still lives, of a user
-     * who exists and is active; null otherwise. Never throws an AppError.
-     */
+    /** A valid token of a live session of an active user, or null; never throws an AppError. */
     async bearer(token: string): Promise<Bearer | null> {
       const claims = await tokens.verifySignature(token);
       if (!claims?.sid) return null;

@@ -1,6 +1,4 @@
-// OAuth clients: created by admins (admin.clients), the CLI (clients:create) or CLIENTS_FILE.
-// A confidential client's secret is returned once and stored only as its SHA-256 digest; secrets
-// are 256 random bits, so a fast hash is enough (no password-style stretching needed).
+// OAuth clients. A secret is shown once and stored as its SHA-256 digest: 256 random bits need no stretching.
 import { randomBytes } from 'node:crypto';
 import { desc, eq } from 'drizzle-orm';
 import type Provider from 'oidc-provider';
@@ -25,14 +23,13 @@ export interface NewClient {
   scopes?: string[] | undefined;
   /** First-party clients skip the consent screen. Only operators (CLI, CLIENTS_FILE) set this. */
   firstParty?: boolean | undefined;
-  /** False exempts a confidential client from PKCE (legacy relying parties). Never a public one. */
+  /** False exempts a confidential client from PKCE; never a public one. */
   pkceRequired?: boolean | undefined;
 }
 
 /** What admin.clients.update may change; the rest (public or confidential, first party) is fixed. */
 export type ClientChanges = Partial<Pick<NewClient, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'pkceRequired'>>;
 
-/** OpenID Connect client metadata for `input`; INVALID_INPUT for combinations that make no sense. */
 export function clientMetadata(input: NewClient): Record<string, unknown> {
   const grants = [...new Set(input.grantTypes)];
   const isPublic = input.public ?? false;
@@ -70,7 +67,6 @@ interface StoredMetadata {
   pkce_required?: boolean;
 }
 
-/** A stored client as the input that would create it again. */
 function asNewClient(row: OauthClientRow): NewClient & { public: boolean; pkceRequired: boolean } {
   const m = row.metadata as StoredMetadata;
   return {
@@ -90,7 +86,6 @@ function toView(row: OauthClientRow): ClientView {
   return { clientId: row.clientId, name, grantTypes, redirectUris, postLogoutRedirectUris, public: rest.public, scopes, firstParty, pkceRequired: rest.pkceRequired, createdAt: row.createdAt.toISOString() };
 }
 
-/** The provider's own rules (URI syntax, scope values, ...), before anything is stored. */
 async function validateWithProvider(provider: Provider, metadata: Record<string, unknown>): Promise<void> {
   try {
     await provider.Client.validate(metadata as never);
@@ -125,7 +120,7 @@ export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audi
       return clientSecret ? { clientId, clientSecret } : { clientId };
     },
 
-    /** Changes what `changes` names; the result is checked like a new client's. Audited with the fields changed. */
+    /** Changes what `changes` names; the result is checked like a new client's. */
     async update(clientId: string, changes: ClientChanges, actor: Actor): Promise<ClientView> {
       return db.transaction(async (tx) => {
         const [row] = await tx.select().from(oauthClients).where(eq(oauthClients.clientId, clientId)).for('update').limit(1);
@@ -145,7 +140,6 @@ export function createClientAdmin({ db, audit, provider }: { db: Db; audit: Audi
       });
     },
 
-    /** Deletes the client and ends every session (grant and refresh tokens) issued to it. */
     async remove(clientId: string, actor: Actor): Promise<{ success: true }> {
       const gone = await db.delete(oauthClients).where(eq(oauthClients.clientId, clientId)).returning({ clientId: oauthClients.clientId });
       if (gone.length === 0) throw new AppError('NOT_FOUND', 'Client not found');

@@ -1,16 +1,10 @@
-// Password sign-in under the login limit, with OWASP's device cookies: a client that signed in to
-// an account before keeps, per account, a token proving it, and the per-account counter never
-// refuses it (it has a counter of its own, besides its account+IP one). So many addresses guessing
-// one password lock out every new client of that account, but never its owner's devices.
-//
-// A token is a random device id and an HMAC of it and the account's email under the cookie
-// secrets. It proves only that this client signed in to this account once; it is worth nothing for
-// another account, and nothing at all as a credential.
+// Password sign-in under the login limit, with device cookies: a device that signed in to an account is
+// counted apart, so many addresses guessing one password never lock its owner out. The device token
+// (an HMAC of a random id and the email) proves only a past sign-in: it is no credential.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RequestMeta } from '../shared/audit-events.ts';
 import type { GuardLimiter } from './rate-limits/limiter.ts';
 
-/** Where a client keeps its device tokens (a cookie, over HTTP). */
 export interface DeviceCookie {
   read(): string | null;
   write(value: string): void;
@@ -23,10 +17,7 @@ const MAX_ACCOUNTS = 5;
 const ENTRY = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
 
 export interface LoginGuard {
-  /**
-   * Runs a password check for `email` under the login limit, as this client's device is known to
-   * the account or not; after a success the device is remembered. RATE_LIMITED when refused.
-   */
+  /** Runs `check` under the login limit; after a success the device is remembered. RATE_LIMITED when refused. */
   run<T>(email: string, meta: RequestMeta, device: DeviceCookie, metadata: Record<string, unknown>, check: () => Promise<T>): Promise<T>;
   /** Remembers the device for `email` after a sign-in the limit does not guard (a sign-up). */
   remember(email: string, device: DeviceCookie): void;
@@ -43,7 +34,6 @@ export function createLoginGuard({ limit, secrets }: { limit: GuardLimiter; secr
   const belongs = (email: string, { id, mac }: { id: string; mac: Buffer }) => secrets.some((secret) => timingSafeEqual(Buffer.from(tag(secret, email, id)), mac));
   const deviceOf = (cookie: string | null, email: string) => entries(cookie).find((entry) => belongs(email, entry))?.id ?? null;
 
-  /** Writes the cookie with `email`'s entry first; `cookie` and `known` as `run` has read them already. */
   function remember(email: string, device: DeviceCookie, cookie = device.read(), known = deviceOf(cookie, email)): void {
     const id = known ?? randomBytes(16).toString('base64url');
     const others = entries(cookie).filter((entry) => !belongs(email, entry)).map(({ entry }) => entry);

@@ -1,6 +1,4 @@
-// Password hashing and policy. bcrypt runs on libuv's thread pool, never on the event loop.
-// Passwords are NFKC-normalized before they are measured, checked or hashed, so the same characters
-// typed on another keyboard (composed accents, full-width letters) are the same password.
+// Password hashing and policy. Passwords are NFKC-normalized first: the same characters typed anywhere match.
 import { isIP } from 'node:net';
 import { hash, verify } from '@node-rs/bcrypt';
 import { dictionary } from '@zxcvbn-ts/language-common';
@@ -15,7 +13,6 @@ const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
 
 let common: Set<string> | undefined;
 function commonPasswords(): Set<string> {
-  // ~49,000 leaked passwords from zxcvbn-ts's maintained list, loaded on first use.
   common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
   return common;
 }
@@ -23,19 +20,15 @@ function commonPasswords(): Set<string> {
 // The usual substitutions; `1` stands for i or l, so both readings are tried.
 const LEET: Record<string, string> = { '@': 'a', '4': 'a', '8': 'b', '(': 'c', '3': 'e', '6': 'g', '9': 'g', '!': 'i', '|': 'i', '0': 'o', '5': 's', '$': 's', '7': 't', '+': 't', '2': 'z' };
 const unleet = (text: string, one: 'i' | 'l') => text.replace(/[@48(3691!|05$7+2]/g, (c) => (c === '1' ? one : LEET[c]!));
-/** Digits and symbols around the letters: Password1!, 2024Summer, !!Dragon. */
 const AFFIXES = /^[^\p{L}]+|[^\p{L}]+$/gu;
 
-/** The forms of a lower-cased password to look up: as typed, without its affixes, de-leeted. */
 function readings(lower: string): string[] {
   const core = lower.replace(AFFIXES, '');
   const forms = [lower, unleet(lower, 'i'), unleet(lower, 'l')];
-  // A short core is no word to look up: A8374619283746! is not "a".
   if (core.length >= 4) forms.push(core, unleet(core, 'i'), unleet(core, 'l'));
   return forms;
 }
 
-/** Labels of a host that name no service in particular. */
 const GENERIC_LABELS = new Set(['www', 'auth', 'login', 'sso', 'account', 'accounts', 'app', 'api', 'id', 'idp']);
 
 /** The words a password of this service must not contain: its name, and the PUBLIC_URL host. */
@@ -47,13 +40,10 @@ export function serviceWords(publicUrl: string): string[] {
 }
 
 export interface PolicyWords {
-  /** The user's own: the email's local part, the name. */
   personal?: string[];
-  /** The service's own (serviceWords). */
   service?: string[];
 }
 
-/** The reasons `password` fails `policy`; empty when it passes. */
 export function checkPasswordPolicy(password: string, policy: PasswordPolicy, { personal = [], service = [] }: PolicyWords = {}): string[] {
   const normalized = normalizePassword(password);
   const reasons: string[] = [];
@@ -73,7 +63,7 @@ export function checkPasswordPolicy(password: string, policy: PasswordPolicy, { 
   return reasons;
 }
 
-/** A password check: `rehash` when the stored hash predates normalization and should be replaced. */
+/** `rehash`: the stored hash is of the password as typed, not normalized, and should be replaced. */
 export type PasswordCheck = { ok: false } | { ok: true; rehash: boolean };
 
 export interface Passwords {
@@ -85,14 +75,10 @@ export interface Passwords {
   verifyDummy(password: string): Promise<PasswordCheck>;
 }
 
-/**
- * How many bcrypt jobs may sit in libuv's thread pool (4 threads) at once. The pool is a FIFO queue
- * shared with WebCrypto (every JWT signature) and fs: one thread kept free means a burst of logins
- * never queues ahead of the token checks of unrelated requests.
- */
+// bcrypt jobs let into libuv's thread pool at once. The pool is a FIFO shared with WebCrypto (every JWT
+// signature): a thread kept free stops a burst of logins from queueing ahead of token checks.
 export const BCRYPT_CONCURRENCY = 3;
 
-/** Runs at most `max` of the given jobs at once, the rest in arrival order. */
 function limit(max: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
@@ -102,7 +88,6 @@ function limit(max: number) {
     try {
       return await job();
     } finally {
-      // Hand the slot straight to the next job, or give it back.
       const next = waiting.shift();
       if (next) next();
       else active -= 1;
@@ -113,7 +98,6 @@ function limit(max: number) {
 export interface PasswordsOptions {
   cost: number;
   policy: PasswordPolicy;
-  /** PUBLIC_URL: its host is one of the words a password must not contain. */
   publicUrl: string;
   concurrency?: number;
 }
@@ -125,8 +109,7 @@ export async function createPasswords({ cost, policy, publicUrl, concurrency = B
   const check = async (password: string, passwordHash: string): Promise<PasswordCheck> => {
     const normalized = normalizePassword(password);
     if (await run(() => verify(normalized, passwordHash))) return { ok: true, rehash: false };
-    // A hash made before passwords were normalized holds the bytes as they were typed then (never
-    // more than 72). Tried whenever the forms differ, the dummy included, so timing tells nothing.
+    // The form as typed is tried too whenever it differs, the dummy included, so timing tells nothing.
     if (normalized === password || bytesOf(password) > MAX_PASSWORD_BYTES) return { ok: false };
     return (await run(() => verify(password, passwordHash))) ? { ok: true, rehash: true } : { ok: false };
   };

@@ -1,4 +1,3 @@
-// Roles and permissions as stored: what a user holds, and the rule that no one hands out more.
 import { and, eq, exists, inArray, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles } from '../../db/schema/index.ts';
@@ -39,7 +38,6 @@ export function accessOf(rows: { name: string; permissions: unknown }[]): Access
   return { roles: rows.map((r) => r.name).sort(), permissions: [...permissions].sort() };
 }
 
-/** The roles named, by id; INVALID_INPUT naming each that does not exist. */
 export async function findRoles(db: Db, names: readonly string[]): Promise<{ id: string; name: string }[]> {
   if (names.length === 0) return [];
   const found = await db.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, [...names]));
@@ -48,7 +46,6 @@ export async function findRoles(db: Db, names: readonly string[]): Promise<{ id:
   return found;
 }
 
-/** A condition: the user whose id is in `userId` holds the role `roleName`. */
 export function hasRole(db: Db, userId: AnyColumn, roleName: string): SQL {
   return exists(
     db
@@ -63,20 +60,15 @@ export function hasRole(db: Db, userId: AnyColumn, roleName: string): SQL {
 export interface Actor {
   /** The signed-in user; null for the operator (the CLI, start-up). */
   userId: string | null;
-  /** What the actor holds, and so all it may hand out. */
   permissions: readonly Permission[];
   meta: RequestMeta;
 }
 
-/** The operator, at the CLI or at start-up: holds every permission. */
 export function operator(meta: RequestMeta = { ip: null, userAgent: 'gatehouse-cli' }): Actor {
   return { userId: null, permissions: PERMISSIONS, meta };
 }
 
-/**
- * No one hands out more than they hold: FORBIDDEN unless the actor holds every one of
- * `permissions` (those of a role it grants or removes, or puts into a role or takes out).
- */
+/** No one hands out more than they hold: FORBIDDEN unless the actor holds every one of `permissions`. */
 export function assertHolds(actor: Actor, permissions: Iterable<unknown>, message: string): void {
   for (const permission of permissions) {
     if (!actor.permissions.includes(permission as Permission)) throw new AppError('FORBIDDEN', message);

@@ -1,4 +1,3 @@
-// Roles and their permissions, and the guard that keeps at least one active admin.
 import { and, count, eq, inArray, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
@@ -21,15 +20,12 @@ function toRoleView(row: RoleRow, userCount: number): RoleView {
   };
 }
 
-/**
- * Serializes every change that could leave no active admin: two admins demoting each other at the
- * same moment must not both succeed. Call first thing inside the transaction.
- */
+/** Serializes every change that could leave no active admin (two admins demoting each other at once).
+ *  Call first thing inside the transaction. */
 export async function lockAdminChanges(tx: Db): Promise<void> {
   await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, BUILT_IN_ROLES.admin)).for('update');
 }
 
-/** Whether some active admin other than `userId` exists. */
 export async function anotherActiveAdminExists(tx: Db, userId: string | null): Promise<boolean> {
   const [row] = await tx
     .select({ n: count() })

@@ -1,6 +1,5 @@
-// Sign-in sessions. A session is an oidc-provider Grant: its refresh tokens hang off it by grant id,
-// and access tokens carry its id as `sid`. This module works at the store level, so ending a
-// session needs no provider request context.
+// Sign-in sessions. A session is an oidc-provider Grant: refresh tokens hang off its id, access tokens
+// carry it as `sid`. Store-level, so ending a session needs no provider request context.
 import { and, desc, eq, gt, isNull, lt, ne, not, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { oidcPayloads, sessions } from '../../db/schema/index.ts';
@@ -59,10 +58,7 @@ export async function touchSession(db: Db, grantId: string): Promise<void> {
   await db.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, digest(grantId)));
 }
 
-/**
- * The session a refresh token belongs to, whether or not the token was already rotated: a
- * logout with an older token of the session still ends it.
- */
+/** The session of a refresh token, rotated or not: a logout with an older token still ends it. */
 export async function sessionOfRefreshToken(db: Db, refreshToken: string): Promise<{ sessionKey: string; userId: string | null } | undefined> {
   const [row] = await db
     .select({ grantId: oidcPayloads.grantId, accountId: oidcPayloads.accountId })
@@ -85,10 +81,7 @@ export async function endSession(db: Db, sessionKey: string): Promise<boolean> {
   });
 }
 
-/**
- * Ends every session of a user, but the one keyed `except` (the caller's own, on a password
- * change): grants, their tokens, browser sessions at /oidc, and the records.
- */
+/** Ends every session of a user (grants, tokens, /oidc browser sessions, records) but the one keyed `except`. */
 export async function endUserSessions(db: Db, userId: string, { except }: { except?: string } = {}): Promise<void> {
   await db.transaction(async (tx) => {
     const keep = except
@@ -99,10 +92,8 @@ export async function endUserSessions(db: Db, userId: string, { except }: { exce
   });
 }
 
-/** A user's live sessions, newest first. `lastUsedAt` is the last sign-in or refresh. */
 export async function listUserSessions(db: Db, userId: string, currentKey: string | null): Promise<SessionView[]> {
-  // Only sessions whose grant still lives: the provider may have revoked one on its own
-  // (refresh-token reuse, RP-initiated logout).
+  // Only sessions whose grant lives: the provider may revoke one itself (refresh-token reuse, logout).
   const rows = await db
     .select({
       id: sessions.id,
@@ -125,7 +116,6 @@ export async function listUserSessions(db: Db, userId: string, currentKey: strin
   }));
 }
 
-/** Whether the session keyed `sessionKey` belongs to `userId`. */
 export async function sessionBelongsTo(db: Db, sessionKey: string, userId: string): Promise<boolean> {
   const [row] = await db
     .select({ id: sessions.id })

@@ -1,7 +1,6 @@
-// What a bearer request needs beyond its token, in one round trip: the user, whether the token's
-// session still lives, and the user's roles. Read on every request, so a logout, a disabled account
-// or a role change applies at the caller's next call. A database function (migration 0007), because
-// PGlite plans every statement a client sends but keeps a function's plan for the connection.
+// A bearer request's user, session liveness and roles in one round trip, read on every request so that a
+// logout or a role change applies at the next call. A database function: PGlite plans every statement a
+// client sends but keeps a function's plan.
 import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
@@ -19,7 +18,6 @@ function prepare(db: Db) {
     db
       .select({ signedIn: sql<unknown>`signed_in` })
       .from(sql`gatehouse_signed_in(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')}) as signed_in`)
-      // Built once per database: it runs on every authenticated request.
       .prepare('signed_in')
   );
 }
@@ -30,8 +28,7 @@ interface LookupResult {
   roles: { name: string; permissions: unknown }[];
 }
 
-// The users row arrives as JSON under its column names; each value is read as Drizzle reads that
-// column (timestamps become Dates), so the result is the UserRow a select from users gives.
+// The users row arrives as JSON by column name; each value is read as Drizzle reads that column.
 const userColumns = Object.entries(getTableColumns(users)).map(([key, column]) => ({ key, column }));
 
 function toUserRow(json: Record<string, unknown>): UserRow {
@@ -46,11 +43,7 @@ function toUserRow(json: Record<string, unknown>): UserRow {
 
 const prepared = new WeakMap<Db, ReturnType<typeof prepare>>();
 
-/**
- * The user `userId` with their access, if the session (grant) `sid` still lives; undefined when
- * either is gone. The session check is the store-level one of the provider's Grant lookup: a Grant
- * row whose expiry has not passed.
- */
+/** The user `userId` and their access, if the session (grant) `sid` still lives; else undefined. */
 export async function loadSignedIn(db: Db, userId: string, sid: string): Promise<SignedIn | undefined> {
   if (!UUID.test(userId)) return undefined;
   let query = prepared.get(db);

@@ -1,5 +1,3 @@
-// The token machinery the services call: what they need of it, implemented by the OIDC provider
-// (server/oidc/tokens.ts), so that every token comes from one issuer.
 import type { JWTPayload } from 'jose';
 import type { RequestMeta } from '../shared/audit-events.ts';
 

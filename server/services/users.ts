@@ -1,4 +1,3 @@
-// User rows and their public views.
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { userRoles, users, type UserRow } from '../../db/schema/index.ts';

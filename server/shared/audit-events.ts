@@ -22,7 +22,6 @@ export const AUDIT_EVENT_TYPES = [
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
-/** Where a request came from, for the audit trail, the rate limits and the session list. */
 export interface RequestMeta {
   ip: string | null;
   userAgent: string | null;

@@ -1,6 +1,5 @@
-// Keyset cursors for pages served newest first: the (created_at, id) of a page's last row,
-// opaque to clients. `at` keeps the timestamp to the precision of its column (microseconds for
-// the audit trail), so no row written within the same millisecond is skipped.
+// Keyset cursors for newest-first pages: the (created_at, id) of a page's last row, opaque to clients.
+// `at` keeps its column's full precision, so no row written in the same millisecond is skipped.
 import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { UUID } from './inputs.ts';
@@ -28,7 +27,6 @@ export const cursorInput = z
     return { at, id };
   });
 
-/** Rows after the cursor, in (created_at, id) descending order: one index range scan. */
 export function after(createdAt: AnyColumn, id: AnyColumn, cursor: Cursor): SQL {
   return sql`(${createdAt}, ${id}) < (${cursor.at}::timestamptz, ${cursor.id}::uuid)`;
 }

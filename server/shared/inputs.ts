@@ -1,5 +1,4 @@
-// Zod pieces for inputs at every edge: procedures, the REST mirror and the hosted pages. Objects
-// built from them are strict, which is what makes mass assignment impossible.
+// Zod pieces for inputs at every edge. Objects built from them are strict: no mass assignment.
 import { z } from 'zod';
 
 /** bcrypt reads at most 72 bytes; anything longer is refused, never silently truncated. */
@@ -14,7 +13,6 @@ export function passwordTooLong(password: string): boolean {
 
 export const email = z.string().trim().toLowerCase().max(254, 'Too long').pipe(z.email('Not a valid email address'));
 
-/** Any password as typed: checked against bcrypt's limit, never truncated. */
 export const password = z
   .string()
   .min(1, 'Required')
@@ -33,10 +31,8 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 export const uuid = z.uuid('Not a valid id');
 
-// On REST, booleans and integers may arrive as text (a query string has nothing else). These two
-// must be the only booleans and numbers of inputs: trpc-to-openapi turns zod's `coerce` on for a
-// bare z.boolean() or z.number(), and coercion is truthiness ("false" → true); server/rest/guard.ts
-// refuses to start otherwise.
+// Booleans and integers that may arrive as text on REST (a query string has nothing else). Inputs use
+// only these: trpc-to-openapi coerces a bare z.boolean() or z.number() by truthiness ("false" → true).
 const fromText = (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value);
 export const boolOrText = z.preprocess<unknown, z.ZodBoolean, boolean>(fromText, z.boolean());
 

@@ -4,11 +4,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 const WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/;
 const MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
 
-/**
- * `raw` as one canonical address: IPv6 lower-case and compressed (RFC 5952), an IPv4-mapped IPv6
- * address as its IPv4 address, brackets, ports and zones dropped. Anything that is not an address
- * comes back as given.
- */
+/** `raw` as one canonical address (IPv4-mapped as IPv4; no brackets, port or zone), or as given. */
 export function normalizeIp(raw: string): string {
   if (isIPv4(raw)) return raw;
   let ip = raw.trim();
@@ -18,7 +14,7 @@ export function normalizeIp(raw: string): string {
   if (zone !== -1) ip = ip.slice(0, zone);
   if (isIPv4(ip)) return ip;
   if (!isIPv6(ip)) return raw;
-  // The WHATWG URL parser writes IPv6 hosts in RFC 5952's canonical form.
+  // The WHATWG URL parser writes IPv6 hosts in their canonical form.
   const canonical = new URL(`http://[${ip}]`).hostname.slice(1, -1);
   const mapped = MAPPED.exec(canonical);
   if (!mapped) return canonical;
@@ -26,10 +22,7 @@ export function normalizeIp(raw: string): string {
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
-/**
- * What a per-address limit counts: an IPv4 address, or the /64 of an IPv6 one, since a single
- * IPv6 client is usually given a whole /64 to pick addresses from.
- */
+/** What a per-address limit counts: an IPv4 address, or the /64 of an IPv6 one, often one client's. */
 export function addressBlock(ip: string): string {
   const address = normalizeIp(ip);
   if (!isIPv6(address)) return address;

@@ -1,6 +1,5 @@
-// What the API answers, as zod schemas: the source of the types services return, of the
-// procedures' `.output()` (tRPC strips any field not listed, so a hash cannot leak by accident) and
-// of the OpenAPI document (`id` names the component).
+// What the API answers, as zod schemas: the services' types, the procedures' output (tRPC strips any
+// field not listed, so a hash cannot leak) and the OpenAPI components.
 import { z } from 'zod';
 import { AUDIT_EVENT_TYPES } from './audit-events.ts';
 import { PERMISSIONS } from './permissions.ts';

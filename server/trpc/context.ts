@@ -10,7 +10,7 @@ export interface Context {
   meta: RequestMeta;
   /** The raw Authorization header, read only by authedProcedure. */
   authorization: string | null;
-  /** Where the client keeps its device tokens for the login limit (sign-in and sign-up only). */
+  /** Where the client keeps its device tokens for the login limit. */
   device: DeviceCookie;
   /** Told the user id once authedProcedure has one (the access log names the user). */
   onAuthenticated?: ((userId: string) => void) | undefined;
@@ -29,10 +29,7 @@ export function createContext(
   return { deps, meta, authorization, device, onAuthenticated };
 }
 
-/**
- * The context of a call over HTTP, tRPC or the REST mirror. Only the Authorization header carries
- * the caller's token: never the URL, never a cookie. The signed-in user is handed to the access log.
- */
+/** A call's context over HTTP. Only the Authorization header carries the token: never a URL or a cookie. */
 export function createHttpContext(deps: Deps, ctx: KoaContext): Context {
   return createContext(deps, {
     meta: requestMeta(ctx),

@@ -1,5 +1,4 @@
-// What a caller may learn of a failed procedure: a short message and typed details, never
-// internals. The tRPC error formatter and the REST mirror both answer with this.
+// What a caller may learn of a failed procedure: a short message and typed details, never internals.
 import type { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { AppError, type AppErrorDetails } from '../errors.ts';
@@ -10,8 +9,7 @@ export interface PublicError extends AppErrorDetails {
 
 export function publicErrorOf(error: TRPCError): PublicError {
   const cause = error.cause;
-  // Only input validation is the caller's business; a ZodError anywhere else (a failed output
-  // check) is an internal error like any other.
+  // Only input validation is the caller's business; a ZodError elsewhere (a failed output) is internal.
   if (error.code === 'BAD_REQUEST' && cause instanceof ZodError) return { message: 'Invalid input', fieldErrors: fieldErrorsOf(cause) };
   if (cause instanceof AppError) {
     const { fieldErrors, retryAfterSeconds } = cause.details;

@@ -8,10 +8,7 @@ import { publicErrorOf } from './errors.ts';
 import { FIRST_PARTY_CLIENT_ID } from '../oidc/provider.ts';
 import type { Permission } from '../shared/permissions.ts';
 
-/**
- * Procedure metadata: `openapi` is the procedure's route on the REST mirror (trpc-to-openapi);
- * `created` makes a successful REST answer 201 rather than 200.
- */
+/** `openapi`: the procedure's REST route (trpc-to-openapi); `created`: a REST success answers 201. */
 export type Meta = OpenApiMeta<{ created?: true }>;
 
 const t = initTRPC
@@ -43,12 +40,7 @@ export const publicProcedure = t.procedure.use(async ({ next }) => translated(aw
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
 
-/**
- * Requires a valid access token whose session still lives, of a user who still exists and is
- * active; narrows ctx.auth, ctx.user and ctx.access. All three are read on every request, so a
- * logout, a disabled account or a role change applies on our own API at once. Built on t.procedure
- * rather than publicProcedure, translating errors itself: one middleware layer fewer on the hot path.
- */
+/** A valid token of a live session of an active user, all read per request: a logout or role change applies at once. */
 export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
   const bearer = match?.[1] ? await ctx.deps.auth.bearer(match[1]) : null;
@@ -60,13 +52,8 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
 
 export { z };
 
-/**
- * Requires every named permission, read from the database on each request (with the user, by
- * authedProcedure), so a role change applies at the user's next call; and, for a token held by an
- * app other than the first-party client, granted scopes that name them. A refusal, here or by the
- * procedure (an actor handing out more than it holds), is audited as access_denied, at most once
- * per user and procedure a minute.
- */
+/** Every named permission and, for a token of an app other than the first-party client, scopes naming
+ *  them. A refusal, here or by the procedure, is audited as access_denied, once a minute per procedure. */
 export function requirePermission(...required: [Permission, ...Permission[]]) {
   return authedProcedure.use(async ({ ctx, path, next }) => {
     const { access, user, auth } = ctx;

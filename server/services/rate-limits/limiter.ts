@@ -1,10 +1,6 @@
-// Limiters over a RateLimitStore, of the two kinds rules.ts defines. A guard's attempt takes its
-// points before the work and reports a success afterwards; an attempt that throws or is never
-// reported stays counted. A failure limit is told of failures only, after the work.
-//
-// A failure limit costs a success nothing. The process that charges a key's last allowed failure
-// refuses that key's further failures in memory until the window ends; another instance sharing
-// the store learns of it at the key's next failure there (the store refuses that point).
+// Limiters over a RateLimitStore. A guard takes its points before the work and settles them on success;
+// an attempt that throws or is never reported stays counted. A failure limit counts failures only; the
+// process that charges a key's last failure refuses it in memory until its window ends.
 import { hash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError, RATE_LIMITED_MESSAGE } from '../../errors.ts';
@@ -15,34 +11,23 @@ import { LocalBlocks } from './local-blocks.ts';
 import type { RateLimitStore } from './store.ts';
 
 export interface Attempt {
-  /** The work went well: refunds or resets the counters that say so. */
   succeeded(): Promise<void>;
 }
 
-/** What a rejection's audit row may name besides the IP, and the attempt's device. */
 export interface AttemptContext {
   userId?: string | null;
   metadata?: Record<string, unknown>;
-  /** The id of a device that signed in to the account before (login-guard.ts), or null. */
   device?: string | null;
 }
 
 export interface GuardLimiter {
-  /**
-   * Counts one attempt. `subject` is what it is about (a normalized email, a user id); counters
-   * keyed otherwise ignore it. Throws AppError RATE_LIMITED, whose message and retryAfterSeconds
-   * do not depend on whether the subject exists.
-   */
+  /** Counts one attempt about `subject`; a refusal reads the same whether or not the subject exists. */
   begin(subject: string, meta: RequestMeta, context?: AttemptContext): Promise<Attempt>;
 }
 
 export interface FailureLimiter {
-  /**
-   * Counts one failure; throws RATE_LIMITED when its key is over the limit, and the failure is
-   * then answered with that instead. Throws UNAVAILABLE when the store cannot count it.
-   */
+  /** Counts one failure: RATE_LIMITED once over, UNAVAILABLE when the store cannot count it. */
   failed(subject: string, meta: RequestMeta, context?: AttemptContext): Promise<void>;
-  /** The work; a result `ok` refuses (or an error) is a failure, as `failed` counts it. */
   run<T>(subject: string, meta: RequestMeta, work: () => Promise<T>, ok: (result: T) => boolean): Promise<T>;
 }
 
@@ -58,13 +43,11 @@ export interface Rejection extends Omit<AttemptContext, 'device'> {
 export interface LimiterHooks {
   /** Every refusal (metrics, audit). Awaited: when it throws, the request fails with its error. */
   onRejected(rejection: Rejection): Promise<void>;
-  /** The store failed; the request fails with UNAVAILABLE. */
   onStoreError(error: unknown, limit: LimitName): void;
 }
 
 export type RateLimits = Record<GuardLimitName, GuardLimiter> & Record<FailureLimitName, FailureLimiter>;
 
-/** What a counter counts by (rules.ts, KeyBy). */
 function rawKeyOf(rule: CounterRule, subject: string, meta: RequestMeta, device: string | null | undefined): string {
   switch (rule.keyBy) {
     case 'subject':

@@ -9,7 +9,6 @@ export class LocalBlocks {
     this.blocks.set(key, { until: Date.now() + msBeforeNext, refused });
   }
 
-  /** The time left on the key's block and whether this is its first refusal, or null if none. */
   check(key: string): { msBeforeNext: number; first: boolean } | null {
     const block = this.blocks.get(key);
     if (!block) return null;

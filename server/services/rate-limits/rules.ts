@@ -1,30 +1,17 @@
-// Every rate limit and its numbers, in one place. Each limit is one or more counters; a request is
-// refused (429) as soon as one of its counters is over. Counters are checked in the order listed,
-// so a request refused by an earlier counter never adds to a later one.
+// Every rate limit: counters checked in order; the first one over refuses (429), later ones are not charged.
 import type { CounterSpec } from './store.ts';
 
-/**
- * Guards count an attempt before the work and refuse it, before it runs, once a counter is over:
- * password checks, where the work is what an attacker wants (a guess) and costs a bcrypt.
- */
+/** Counted before the work: password checks, where the work is the guess an attacker wants and costs a bcrypt. */
 export const GUARD_LIMITS = ['login', 'register', 'changePassword'] as const;
-/**
- * Failure limits count a failure after the work and answer it with a 429 once over; a success is
- * never counted nor refused, so one caller's junk cannot shut out another's valid credentials. For
- * credentials no one can guess (256-bit tokens, signed JWTs), on paths called once per API request.
- */
+/** Counted on failure only, for credentials no one can guess: one caller's junk never shuts out valid ones. */
 export const FAILURE_LIMITS = ['verify', 'token'] as const;
 
 export type GuardLimitName = (typeof GUARD_LIMITS)[number];
 export type FailureLimitName = (typeof FAILURE_LIMITS)[number];
 export type LimitName = GuardLimitName | FailureLimitName;
 
-/**
- * What a counter counts by: `ip`, the client address (an IPv6 client by its /64); `subject`, the
- * account or user the attempt is about; `subject+ip`, the pair; `device`, a browser that signed in
- * to the account before (login-guard.ts); `client`, the OAuth client that authenticated, or else the
- * address.
- */
+// ip: the address (an IPv6 client by its /64); subject: the account or user; subject+ip: the pair;
+// device: a browser that signed in to the account before; client: the OAuth client, else the address.
 export type KeyBy = 'ip' | 'subject' | 'subject+ip' | 'device' | 'client';
 
 export interface CounterRule extends CounterSpec {
@@ -32,10 +19,7 @@ export interface CounterRule extends CounterSpec {
 }
 
 export interface GuardCounterRule extends CounterRule {
-  /**
-   * What a success does to the point its attempt took: `keep` it (every attempt counts), `refund`
-   * it (only failures count), or `reset` the counter.
-   */
+  /** What a success does to its point: `keep` it, `refund` it (only failures count) or `reset` the counter. */
   onSuccess: 'keep' | 'refund' | 'reset';
   /** Only attempts from a device the account signed in on before, or only the others; default all. */
   devices?: 'known' | 'unknown';
@@ -48,19 +32,12 @@ export interface LimitRules {
 
 export type CounterOverrides = Record<string, Partial<Pick<CounterSpec, 'points' | 'seconds'>>>;
 
-/**
- * The limits, from LOGIN_RATE_LIMIT (`points` failed logins per account+IP per `seconds`).
- *
- * Login: per IP, a burst cap of 4x the allowance per window and an hourly cap of 20x per 60
- * windows, so that one address cannot spray many accounts. Per account+IP, the allowance. Per
- * account, 100x per 60 windows, so that many addresses together cannot guess one password, but
- * only for clients that never signed in to the account: a device that did (its cookie) is counted
- * by its own counter instead, so such an attack never locks the owner out (OWASP's device cookies).
- */
+/** The limits, scaled from LOGIN_RATE_LIMIT: `points` failed logins per account+IP per `seconds`. */
 export function limitRules(login: { points: number; seconds: number }, overrides: CounterOverrides = {}): LimitRules {
   const hourly = login.seconds * 60;
   const rules: LimitRules = {
     guards: {
+      // Login: per IP against spraying accounts; per account against many IPs guessing one, known devices apart.
       login: [
         { name: 'login_ip_burst', points: login.points * 4, seconds: login.seconds, keyBy: 'ip', onSuccess: 'refund' },
         { name: 'login_ip', points: login.points * 20, seconds: hourly, keyBy: 'ip', onSuccess: 'refund' },
@@ -70,11 +47,11 @@ export function limitRules(login: { points: number; seconds: number }, overrides
       ],
       // Sign-ups cost a bcrypt hash and a row each: every attempt counts.
       register: [{ name: 'register_ip', points: 30, seconds: 3600, keyBy: 'ip', onSuccess: 'keep' }],
-      // Wrong current passwords per signed-in user, cleared by a successful change.
+      // Password changes per user, against guessing the current password; cleared by a successful change.
       changePassword: [{ name: 'change_password_user', points: 5, seconds: 900, keyBy: 'subject', onSuccess: 'reset' }],
     },
     failures: {
-      // Inactive answers of auth.verify.
+      // auth.verify: inactive answers per address, against probing for tokens.
       verify: [{ name: 'verify_ip', points: 600, seconds: 60, keyBy: 'ip' }],
       // Failed token requests, at /oidc/token and through auth.refresh alike.
       token: [{ name: 'token_client', points: 60, seconds: 60, keyBy: 'client' }],

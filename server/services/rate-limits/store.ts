@@ -1,7 +1,5 @@
-// Where rate-limit counters live. One store serves every limit; the choice follows the deployment:
-// Redis when REDIS_URL is set, otherwise the database (PostgreSQL, or a PGlite directory) through
-// Drizzle, so that several instances share their counts either way. Only an in-memory PGlite, a
-// single throwaway process, keeps them in memory.
+// Where rate-limit counters live: Redis when REDIS_URL is set, else the database, so that instances
+// share their counts; only an in-memory PGlite, a single throwaway process, counts in memory.
 import { once } from 'node:events';
 import { setTimeout } from 'node:timers/promises';
 import { lt } from 'drizzle-orm';
@@ -15,7 +13,6 @@ const CONNECT_WAIT_MS = 3000;
 export type RateLimitStoreKind = 'redis' | 'database' | 'memory';
 
 export interface CounterSpec {
-  /** Prefix of every key of this counter, e.g. `login_ip`. */
   name: string;
   points: number;
   seconds: number;
@@ -24,7 +21,6 @@ export interface CounterSpec {
 export interface RateLimitStore {
   kind: RateLimitStoreKind;
   counter(spec: CounterSpec): RateLimiterAbstract;
-  /** Deletes counters whose window ended (the database store; Redis expires keys itself). */
   purge(now?: Date): Promise<number>;
   close(): Promise<void>;
 }
@@ -39,8 +35,7 @@ export async function openRateLimitStore(target: RateLimitStoreTarget): Promise<
   const keyPrefix = (name: string) => `${target.keyPrefix}:${name}`;
 
   if (target.kind === 'redis') {
-    // No offline queue: while Redis is unreachable a command fails at once instead of piling up,
-    // and the per-process insurance limiter below counts in the meantime.
+    // No offline queue: while Redis is away a command fails at once, and the insurance limiter counts.
     const client = new Redis(target.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     client.on('error', () => {}); // reconnects by itself; failed commands fall back to insurance
     await Promise.race([once(client, 'ready'), setTimeout(CONNECT_WAIT_MS, undefined, { ref: false })]);
@@ -66,8 +61,7 @@ export async function openRateLimitStore(target: RateLimitStoreTarget): Promise<
     return {
       kind: 'database',
       counter: ({ name, points, seconds }) =>
-        // clearExpiredByTimeout off: the library would start its own timer per counter; expired
-        // rows are purged with the other expired rows instead (deps.ts).
+        // The library's own expiry timer is off: expired rows go with the other purges (deps.ts).
         new RateLimiterDrizzle({ storeClient: db, schema: rateLimits, keyPrefix: keyPrefix(name), points, duration: seconds, clearExpiredByTimeout: false }),
       async purge(now = new Date()) {
         const gone = await db.delete(rateLimits).where(lt(rateLimits.expire, now)).returning({ key: rateLimits.key });

@@ -18,7 +18,6 @@ export const adminClientsRouter = router({
     .output(z.array(clientView))
     .query(({ ctx }) => ctx.deps.clientAdmin.list()),
 
-  /** The secret of a confidential client is in this response only; it is stored as a digest. */
   create: requirePermission('clients:manage')
     .meta({
       openapi: {
