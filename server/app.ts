@@ -33,7 +33,8 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
     return app;
   };
 
-  // Its own app rather than koa-mount: a token request never passes through the API's middleware.
+  // Its own app rather than koa-mount: a token request never passes through the API's middleware,
+  // which the token endpoint's benchmark target needs. Mount it plainly if the target holds without.
   const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, published: deps.published }));
   // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
   // (Express's) is not set: the issuer's path, which keeps a path prefix of PUBLIC_URL.

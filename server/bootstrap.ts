@@ -24,7 +24,7 @@ export async function ensureBootstrapAdmin({ config, db, audit, passwords, log }
   if (await anotherActiveAdminExists(db, null)) return;
   if (await findUserByEmail(db, email)) {
     // Never promote an existing account: whoever registered the address first would become admin.
-    log.warn({ email }, 'ADMIN_EMAIL belongs to an existing account that is not an active admin; not promoted (use the CLI)');
+    log.warn({ email }, 'ADMIN_EMAIL belongs to an existing account that is not an active admin; not promoted (an admin can grant it the admin role, or set another ADMIN_EMAIL)');
     return;
   }
   try {

@@ -2,7 +2,7 @@
 // answer varies by Origin, so a shared cache never gives one origin's answer to another.
 import type { Middleware } from 'koa';
 
-const ALLOW_METHODS = 'GET, POST, OPTIONS';
+const ALLOW_METHODS = 'GET, POST, PUT, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'authorization, content-type, x-request-id, trpc-accept';
 const EXPOSE_HEADERS = 'x-request-id, retry-after';
 

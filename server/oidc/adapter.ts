@@ -1,6 +1,8 @@
-// oidc-provider's storage adapter on Drizzle, one table for every model. Security invariant: what clients
-// present (tokens, codes, session and interaction ids, user codes, grant ids) is stored only as SHA-256
+// oidc-provider's storage adapter on Drizzle, one table for every model. Security invariant: the
+// credentials clients present (tokens, codes, session ids, user codes) are stored only as SHA-256
 // digests and the raw jti never stays in a payload, so a copy of the database holds no credential.
+// Grant and interaction ids are looked up by digest too; the provider keeps them in payloads, where
+// they are no credential (a grant id is every access token's `sid`, a resume needs the signed cookie).
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import { AppError, RATE_LIMITED_MESSAGE } from '../errors.ts';
-import { grantLives, recordSession } from '../services/sessions.ts';
+import { recordSession } from '../services/sessions.ts';
 import type { AccessClaims, TokenService } from '../services/tokens.ts';
 import type { PublishedKeys } from './keystore.ts';
 import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, apiResourceServer } from './provider.ts';
@@ -60,7 +60,8 @@ export function createTokenService({ provider, config, db, published }: { provid
 
     async refresh(refreshToken, meta) {
       // oidc-provider runs a grant only inside an HTTP request: the refresh goes through its real
-      // token endpoint (rotation, reuse detection, limits, audit), injected in process.
+      // token endpoint (rotation, reuse detection, limits, audit), injected in process, for as long
+      // as the provider has no API for it.
       dispatch ??= provider.callback();
       const response = await inject(dispatch, {
         method: 'POST',
@@ -90,13 +91,5 @@ export function createTokenService({ provider, config, db, published }: { provid
     },
 
     verifySignature,
-
-    async verify(token) {
-      const claims = await verifySignature(token);
-      if (!claims) return null;
-      // At the store level, as the provider's Grant.find decides it, without parsing the grant.
-      if (claims.sid !== undefined && !(await grantLives(db, claims.sid))) return null;
-      return claims;
-    },
   };
 }

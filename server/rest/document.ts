@@ -14,7 +14,7 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** More paths for a route: registration is also "signup". */
 export const ALIASES = [{ method: 'POST', path: '/auth/signup', of: '/auth/register' }] as const;
 
-const TAGS = ['Sign-in', 'Account', 'Users', 'Roles', 'Clients'];
+const TAGS = ['Sign-in', 'Account', 'Users', 'Roles', 'Clients', 'Audit'];
 
 const DESCRIPTION = `The tRPC procedures of Gatehouse as plain JSON over HTTP, for clients in any language.
 

@@ -84,7 +84,7 @@ function normalizeContentType(req: IncomingMessage): void {
   }
 }
 
-/** trpc-to-openapi writes its own error body and has no hook to shape it: replaced on its way out. */
+/** trpc-to-openapi writes its own error body and has no hook to shape it: replaced on its way out, until it has one. */
 function replaceErrorBodies(res: ServerResponse, exchange: Exchange): void {
   const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
   res.end = ((chunk?: unknown) => end(exchange.failure ? JSON.stringify(restErrorOf(exchange.failure).body) : chunk)) as ServerResponse['end'];

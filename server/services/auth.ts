@@ -122,19 +122,17 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
       return { claims: claims as Bearer['claims'], ...signedIn };
     },
 
+    /** A user's token reports the roles and permissions the user holds now, not those it was issued with. */
     async verify(token: string): Promise<VerifyResult> {
-      const claims = await tokens.verify(token);
+      const claims = await tokens.verifySignature(token);
       if (!claims) return { active: false };
-      return {
-        active: true,
-        sub: claims.sub,
-        clientId: claims.client_id,
-        scope: claims.scope ?? '',
-        roles: claims.roles,
-        permissions: claims.permissions,
-        sid: claims.sid ?? null,
-        exp: claims.exp,
-      };
+      let { roles, permissions } = claims;
+      if (claims.sid !== undefined) {
+        const signedIn = await loadSignedIn(db, claims.sub, claims.sid);
+        if (!signedIn?.user.isActive) return { active: false };
+        ({ roles, permissions } = signedIn.access);
+      }
+      return { active: true, sub: claims.sub, clientId: claims.client_id, scope: claims.scope ?? '', roles, permissions, sid: claims.sid ?? null, exp: claims.exp };
     },
   };
 }

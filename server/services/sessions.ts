@@ -1,6 +1,6 @@
 // Sign-in sessions. A session is an oidc-provider Grant: refresh tokens hang off its id, access tokens
 // carry it as `sid`. Store-level, so ending a session needs no provider request context.
-import { and, desc, eq, gt, isNull, lt, ne, not, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, ne, not, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { oidcPayloads, sessions } from '../../db/schema/index.ts';
 import { digest } from '../shared/digest.ts';
@@ -27,31 +27,6 @@ export async function recordSession(db: Db, s: NewSession): Promise<void> {
       expiresAt: s.expiresAt,
     })
     .onConflictDoNothing();
-}
-
-function prepareGrantLives(db: Db) {
-  return db
-    .select({ id: oidcPayloads.id })
-    .from(oidcPayloads)
-    .where(
-      and(
-        eq(oidcPayloads.model, 'Grant'),
-        eq(oidcPayloads.id, sql.placeholder('grantKey')),
-        or(isNull(oidcPayloads.expiresAt), gt(oidcPayloads.expiresAt, sql`${sql.placeholder('now')}::timestamptz`)),
-      ),
-    )
-    .limit(1)
-    .prepare('grant_lives'); // built once per database: auth.verify asks on every call
-}
-
-const grantLivesQueries = new WeakMap<Db, ReturnType<typeof prepareGrantLives>>();
-
-/** Whether the session's grant still lives: its row is there and its expiry has not passed. */
-export async function grantLives(db: Db, grantId: string): Promise<boolean> {
-  let query = grantLivesQueries.get(db);
-  if (!query) grantLivesQueries.set(db, (query = prepareGrantLives(db)));
-  const [row] = await query.execute({ grantKey: digest(grantId), now: new Date().toISOString() });
-  return row !== undefined;
 }
 
 export async function touchSession(db: Db, grantId: string): Promise<void> {

@@ -1,6 +1,6 @@
 // A bearer request's user, session liveness and roles in one round trip, read on every request so that a
 // logout or a role change applies at the next call. A database function: PGlite plans every statement a
-// client sends but keeps a function's plan.
+// client sends but keeps a function's plan. A plain select will do once PGlite reuses statement plans.
 import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';

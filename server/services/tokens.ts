@@ -28,6 +28,4 @@ export interface TokenService {
   refresh(refreshToken: string, meta: RequestMeta): Promise<RefreshResult>;
   /** Signature, typ, issuer, audience and expiry, checked locally against the published keys. */
   verifySignature(token: string): Promise<AccessClaims | null>;
-  /** verifySignature, plus: the session the token belongs to still lives. */
-  verify(token: string): Promise<AccessClaims | null>;
 }

@@ -38,7 +38,8 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(async ({ next }) => translated(await next()));
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
+// The scheme is case-insensitive (RFC 9110 section 11.1).
+const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*)$/i;
 
 /** A valid token of a live session of an active user, all read per request: a logout or role change applies at once. */
 export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
