@@ -1,4 +1,7 @@
-// The sign-in loop over real HTTP: register, login, refresh, logout, verify, me.get.
+// The sign-in loop: register, login, refresh, logout, verify, me.get. Over real HTTP where the
+// wire is what is tested (statuses, field errors, the client address and user agent, GET vs POST);
+// through createCaller where the test is about what the procedure does (rotation and reuse, races,
+// the grace window, which sessions a logout ends, verify's verdicts).
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +25,14 @@ async function register(account = newAccount(), extra: Record<string, unknown> =
 
 const refresh = (refreshToken: string) => trpcHttp(gh.url, 'auth.refresh', { refreshToken });
 const meGet = (accessToken: string) => trpcHttp(gh.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Bearer ${accessToken}` } });
+
+/** The same sign-up through createCaller, for the tests that are about the procedures, not the wire. */
+async function signUp(account = newAccount()) {
+  return { account, tokens: await gh.caller().auth.register(account) };
+}
+/** A caller signed in with `accessToken`, or anonymous. */
+const as = (accessToken?: string) => gh.caller({ authorization: accessToken ? `Bearer ${accessToken}` : null });
+const rejects = (promise: Promise<unknown>, code: string) => expect(promise).rejects.toMatchObject({ code });
 
 async function eventsOf(userId: string) {
   return gh.deps.database.db.select().from(authEvents).where(eq(authEvents.userId, userId));
@@ -146,23 +157,23 @@ describe('auth.refresh', () => {
   });
 
   it('revokes the whole session when a rotated refresh token is used again', async () => {
-    const { tokens } = await register();
-    const rotated = (await refresh(tokens.refreshToken)).body.result.data;
-    const reuse = await refresh(tokens.refreshToken);
-    expect(reuse.status).toBe(401);
+    const { tokens } = await signUp();
+    const rotated = await as().auth.refresh({ refreshToken: tokens.refreshToken });
+    await rejects(as().auth.refresh({ refreshToken: tokens.refreshToken }), 'UNAUTHORIZED');
     // The legitimate holder's newest token dies with the session, and so do its access tokens.
-    expect((await refresh(rotated.refreshToken)).status).toBe(401);
-    expect((await meGet(rotated.accessToken)).status).toBe(401);
+    await rejects(as().auth.refresh({ refreshToken: rotated.refreshToken }), 'UNAUTHORIZED');
+    await rejects(as(rotated.accessToken).me.get(), 'UNAUTHORIZED');
     const events = await eventsOf(tokens.user.id);
     expect(events.filter((e) => e.type === 'refresh_reuse_detected')).toHaveLength(1);
   });
 
   it('lets exactly one of ten parallel refreshes of one token succeed', async () => {
-    const { tokens } = await register();
-    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(tokens.refreshToken)));
-    const ok = results.filter((r) => r.status === 200);
-    expect(ok).toHaveLength(1);
-    expect(results.filter((r) => r.status === 401)).toHaveLength(9);
+    const { tokens } = await signUp();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => as().auth.refresh({ refreshToken: tokens.refreshToken })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused).toHaveLength(9);
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('works at /oidc/token with grant_type=refresh_token, and rotates there too', async () => {
@@ -184,10 +195,10 @@ describe('auth.refresh', () => {
   });
 
   it('refuses a disabled user at the token endpoint', async () => {
-    const { tokens } = await register();
+    const { tokens } = await signUp();
     await gh.deps.database.db.update(users).set({ isActive: false }).where(eq(users.id, tokens.user.id));
-    expect((await refresh(tokens.refreshToken)).status).toBe(401);
-    expect((await meGet(tokens.accessToken)).status).toBe(401);
+    await rejects(as().auth.refresh({ refreshToken: tokens.refreshToken }), 'UNAUTHORIZED');
+    await rejects(as(tokens.accessToken).me.get(), 'UNAUTHORIZED');
   });
 
   it('refuses garbage with 401 and oversized input with 400', async () => {
@@ -204,14 +215,10 @@ describe('refresh grace window', () => {
   afterAll(() => graced?.close());
 
   it('fails a duplicate inside the window without revoking the session', async () => {
-    const reg = await trpcHttp(graced.url, 'auth.register', newAccount());
-    const tokens = reg.body.result.data;
-    const first = await trpcHttp(graced.url, 'auth.refresh', { refreshToken: tokens.refreshToken });
-    expect(first.status).toBe(200);
-    const late = await trpcHttp(graced.url, 'auth.refresh', { refreshToken: tokens.refreshToken });
-    expect(late.status).toBe(401);
-    const next = await trpcHttp(graced.url, 'auth.refresh', { refreshToken: first.body.result.data.refreshToken });
-    expect(next.status).toBe(200);
+    const tokens = await graced.caller().auth.register(newAccount());
+    const first = await graced.caller().auth.refresh({ refreshToken: tokens.refreshToken });
+    await rejects(graced.caller().auth.refresh({ refreshToken: tokens.refreshToken }), 'UNAUTHORIZED');
+    await expect(graced.caller().auth.refresh({ refreshToken: first.refreshToken })).resolves.toMatchObject({ tokenType: 'Bearer' });
     const reuse = await graced.deps.database.db
       .select()
       .from(authEvents)
@@ -235,25 +242,26 @@ describe('auth.logout', () => {
   });
 
   it('ends only its own session', async () => {
-    const { account, tokens } = await register();
-    const other = (await trpcHttp(gh.url, 'auth.login', account)).body.result.data;
-    await trpcHttp(gh.url, 'auth.logout', { refreshToken: tokens.refreshToken });
-    expect((await meGet(other.accessToken)).status).toBe(200);
-    expect((await refresh(other.refreshToken)).status).toBe(200);
+    const { account, tokens } = await signUp();
+    const other = await as().auth.login(account);
+    await expect(as().auth.logout({ refreshToken: tokens.refreshToken })).resolves.toEqual({ success: true });
+    await expect(as(other.accessToken).me.get()).resolves.toMatchObject({ id: tokens.user.id });
+    await expect(as().auth.refresh({ refreshToken: other.refreshToken })).resolves.toMatchObject({ tokenType: 'Bearer' });
   });
 
   it('answers success for an unknown token and changes nothing', async () => {
-    const res = await trpcHttp(gh.url, 'auth.logout', { refreshToken: 'no-such-token' });
-    expect(res.status).toBe(200);
-    expect(res.body.result.data).toEqual({ success: true });
+    const { tokens } = await signUp();
+    await expect(as().auth.logout({ refreshToken: 'no-such-token' })).resolves.toEqual({ success: true });
+    // Nothing ended: a live session still works.
+    await expect(as(tokens.accessToken).me.get()).resolves.toMatchObject({ id: tokens.user.id });
+    await expect(as().auth.refresh({ refreshToken: tokens.refreshToken })).resolves.toMatchObject({ tokenType: 'Bearer' });
   });
 });
 
 describe('auth.verify', () => {
   it('reports a live token as active with its claims, and inactive after logout', async () => {
-    const { tokens } = await register();
-    const live = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken });
-    expect(live.body.result.data).toMatchObject({
+    const { tokens } = await signUp();
+    expect(await as().auth.verify({ token: tokens.accessToken })).toMatchObject({
       active: true,
       sub: tokens.user.id,
       clientId: 'gatehouse',
@@ -263,20 +271,18 @@ describe('auth.verify', () => {
       sid: decodeJwt(tokens.accessToken).sid,
       exp: decodeJwt(tokens.accessToken).exp,
     });
-    await trpcHttp(gh.url, 'auth.logout', { refreshToken: tokens.refreshToken });
-    const dead = await trpcHttp(gh.url, 'auth.verify', { token: tokens.accessToken });
-    expect(dead.body.result.data).toEqual({ active: false });
+    await as().auth.logout({ refreshToken: tokens.refreshToken });
+    expect(await as().auth.verify({ token: tokens.accessToken })).toEqual({ active: false });
   });
 
   it('reports forged, tampered and foreign tokens as inactive', async () => {
-    const { tokens } = await register();
+    const { tokens } = await signUp();
     const [h, p, s] = tokens.accessToken.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url')}.${s}`;
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
     for (const token of ['garbage', tampered, unsigned, tokens.refreshToken]) {
-      const res = await trpcHttp(gh.url, 'auth.verify', { token });
-      expect(res.body.result.data).toEqual({ active: false });
+      expect(await as().auth.verify({ token }), token).toEqual({ active: false });
     }
   });
 
