@@ -11,7 +11,7 @@ import { newAccount, startTestServer, trpcHttp, type TestServer } from '../helpe
 let gh: TestServer;
 beforeAll(async () => {
   gh = await startTestServer();
-  await trpcHttp(gh.url, 'auth.register', newAccount());
+  await gh.caller().auth.register(newAccount());
 });
 afterAll(() => gh?.close());
 
@@ -34,7 +34,7 @@ describe('auth_events', () => {
   it('still takes new rows, and deleting a user leaves their rows in place', async () => {
     const before = await rows();
     const account = newAccount();
-    const { user } = (await trpcHttp(gh.url, 'auth.register', account)).body.result.data;
+    const { user } = await gh.caller().auth.register(account);
     await gh.deps.userAdmin.remove(user.id, operator());
     expect(await rows()).toBe(before + 2);
     expect(await gh.deps.database.db.select().from(authEvents).where(eq(authEvents.userId, user.id))).toHaveLength(2);
