@@ -111,8 +111,11 @@ describe('the client package', () => {
     );
     await writeFile(join(consumer, 'app.ts'), CONSUMER_SOURCE);
     const tsc = join(consumer, 'node_modules/typescript/bin/tsc');
-    const result = await run(process.execPath, [tsc, '-p', consumer], { cwd: consumer }).catch((error: { stdout: string }) => error);
+    const result = await run(process.execPath, [tsc, '-p', consumer], { cwd: consumer }).catch((error: { stdout: string; stderr: string; code?: number }) => error);
     expect(result.stdout).toBe('');
+    // tsc prints type errors on stdout; a compiler that did not run at all says so on stderr only.
+    expect(result.stderr).toBe('');
+    expect('code' in result ? result.code : 0).toBe(0);
   }, 60_000);
 
   it('loads in Node from the consumer project', async () => {
