@@ -42,6 +42,26 @@ export interface TestServerOptions extends DepsOptions {
 const createCaller = createCallerFactory(appRouter);
 type Caller = ReturnType<typeof createCaller>;
 
+/**
+ * The caller, recording for the run-wide log guard every secret it sends and receives, as trpcHttp
+ * does on the wire: a test that calls a procedure directly still has its tokens searched for in the
+ * logs. tRPC's caller is a proxy of functions, one per path segment; each call goes through here.
+ */
+function recording<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value: unknown = Reflect.get(object, key);
+      return typeof value === 'function' ? recording(value) : value;
+    },
+    async apply(procedure, self, args) {
+      recordSecretsIn(args);
+      const result: unknown = await Reflect.apply(procedure as (...args: unknown[]) => unknown, self, args);
+      recordSecretsIn(result);
+      return result;
+    },
+  });
+}
+
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const keysDir = options.keysDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-keys-')));
@@ -92,7 +112,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     database,
     keysDir,
     logs,
-    caller: ({ authorization = null, meta = TEST_META } = {}) => createCaller(createContext(deps, { meta, authorization })),
+    caller: ({ authorization = null, meta = TEST_META } = {}) => recording(createCaller(createContext(deps, { meta, authorization }))),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
