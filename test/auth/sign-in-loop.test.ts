@@ -6,6 +6,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, users } from '../../db/schema/index.ts';
+import { operator } from '../../server/services/rbac.ts';
 import { startTestServer, newAccount, trpcHttp, TEST_META, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
@@ -272,6 +273,16 @@ describe('auth.verify', () => {
       exp: decodeJwt(tokens.accessToken).exp,
     });
     await as().auth.logout({ refreshToken: tokens.refreshToken });
+    expect(await as().auth.verify({ token: tokens.accessToken })).toEqual({ active: false });
+  });
+
+  it('reports the roles and permissions the user holds now, not those the token was issued with', async () => {
+    const { tokens } = await signUp();
+    await gh.deps.roleAdmin.create({ name: 'verify-auditor', permissions: ['audit:read'] }, operator());
+    await gh.deps.userAdmin.update({ id: tokens.user.id, roles: ['user', 'verify-auditor'] }, operator());
+    expect(await as().auth.verify({ token: tokens.accessToken })).toMatchObject({ active: true, roles: ['user', 'verify-auditor'], permissions: ['audit:read'] });
+    expect(decodeJwt(tokens.accessToken).roles).toEqual(['user']);
+    await gh.deps.userAdmin.update({ id: tokens.user.id, isActive: false }, operator());
     expect(await as().auth.verify({ token: tokens.accessToken })).toEqual({ active: false });
   });
 

@@ -105,6 +105,24 @@ describe('CORS', () => {
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('lets an allowed origin call the REST routes that PUT and DELETE', async () => {
+    const account = newAccount();
+    const { accessToken } = (await trpcHttp(gh.url, 'auth.register', account)).body.result.data;
+    for (const method of ['PUT', 'DELETE']) {
+      const preflight = await fetch(`${gh.url}/api/auth/me`, { method: 'OPTIONS', headers: { origin: ALLOWED, 'access-control-request-method': method } });
+      expect(preflight.status, method).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')?.split(/, */), method).toContain(method);
+    }
+    const update = await fetch(`${gh.url}/api/auth/me`, {
+      method: 'PUT',
+      headers: { origin: ALLOWED, authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Cross Origin' }),
+    });
+    expect(update.status).toBe(200);
+    expect(update.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+    expect((await update.json()).name).toBe('Cross Origin');
+  });
+
   it('grants no origin at all when CORS_ORIGINS is empty', async () => {
     const res = await trpcHttp(secure.url, 'auth.verify', { token: 'x' }, { headers: { origin: ALLOWED } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
@@ -144,5 +162,15 @@ describe('credentials in URLs', () => {
     expect(viaCookie.status).toBe(401);
     const viaHeader = await trpcHttp(gh.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Bearer ${accessToken}` } });
     expect(viaHeader.status).toBe(200);
+  });
+
+  it('takes the Bearer scheme in any case, as HTTP defines it', async () => {
+    const { accessToken } = (await trpcHttp(gh.url, 'auth.register', newAccount())).body.result.data;
+    for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+      const res = await trpcHttp(gh.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `${scheme} ${accessToken}` } });
+      expect(res.status, scheme).toBe(200);
+    }
+    const basic = await trpcHttp(gh.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Basic ${accessToken}` } });
+    expect(basic.status).toBe(401);
   });
 });

@@ -93,6 +93,20 @@ describe('the URLs the service publishes', () => {
     }
   });
 
+  it('keep a path prefix of PUBLIC_URL, behind a proxy that strips it', async () => {
+    const prefixed = await startTestServer({ env: { PUBLIC_URL: 'https://auth.example.test/idp' } });
+    try {
+      const res = await discovery(prefixed, { host: 'evil.example' });
+      expect(res.status).toBe(200);
+      const document = JSON.parse(res.body) as Record<string, unknown>;
+      expect(document.issuer).toBe('https://auth.example.test/idp/oidc');
+      expect(document.token_endpoint).toBe('https://auth.example.test/idp/oidc/token');
+      for (const [key, url] of urlsIn(document)) expect(url.startsWith('https://auth.example.test/idp/oidc'), `${key}: ${url}`).toBe(true);
+    } finally {
+      await prefixed.close();
+    }
+  });
+
   it('send the browser back to PUBLIC_URL after the hosted login, not to the Host it came with', async () => {
     const created = await firstPartyApp(direct, 'Host test');
     const query = new URLSearchParams({ client_id: created.clientId, response_type: 'code', redirect_uri: `${APP}/callback`, scope: 'openid', code_challenge: 'c'.repeat(43), code_challenge_method: 'S256' });
