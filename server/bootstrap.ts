@@ -6,7 +6,7 @@ import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Audit } from './services/audit.ts';
 import type { Passwords } from './services/passwords.ts';
-import { BUILT_IN_ROLES } from './shared/permissions.ts';
+import { BUILT_IN_ROLES } from './common/permissions.ts';
 import { anotherActiveAdminExists } from './services/roles.ts';
 import { findUserByEmail, insertUser } from './services/users.ts';
 

@@ -7,7 +7,7 @@ import { and, eq, isNull, lt } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
 import { oauthClients, oidcPayloads } from '../../db/schema/index.ts';
-import { digest } from '../shared/digest.ts';
+import { digest } from '../common/digest.ts';
 
 export interface AdapterOptions {
   /** Seconds after a rotation in which the old refresh token fails without revoking the session (tabs racing). */

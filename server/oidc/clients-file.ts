@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { ConfigError } from '../config.ts';
-import { digest } from '../shared/digest.ts';
+import { digest } from '../common/digest.ts';
 
 const fileClient = z.looseObject({
   client_id: z.string().min(1).max(200),

@@ -13,7 +13,7 @@ import { readCapped } from '../request/body.ts';
 import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
 import type { LoginGuard } from '../services/login-guard.ts';
-import { email, password } from '../shared/inputs.ts';
+import { email, password } from '../common/inputs.ts';
 import { consentPage, loginPage, messagePage, sendPage } from './pages.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;

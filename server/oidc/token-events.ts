@@ -5,7 +5,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
 import { AppError, ERROR_STATUS, oauthErrorOf } from '../errors.ts';
 import { requestMeta } from '../request/meta.ts';
-import type { RequestMeta } from '../shared/audit-events.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
 import type { Audit } from '../services/audit.ts';
 import type { FailureLimiter } from '../services/rate-limits/limiter.ts';
 import { endSession, recordSession, sessionKeyOf, touchSession } from '../services/sessions.ts';

@@ -16,7 +16,7 @@ function visit(where: string, shape: Shape): void {
   for (const [key, field] of Object.entries(shape)) {
     const inner = unwrapZodType(field as Parameters<typeof unwrapZodType>[0], false);
     if (instanceofZodTypeCoercible(inner)) {
-      throw new Error(`REST input ${where}.${key} is a bare ${inner._zod.def.type}: use boolOrText or intOrText from server/shared/inputs.ts`);
+      throw new Error(`REST input ${where}.${key} is a bare ${inner._zod.def.type}: use boolOrText or intOrText from server/common/inputs.ts`);
     }
     if (instanceofZodTypeObject(inner)) visit(`${where}.${key}`, inner.shape);
   }

@@ -1,6 +1,6 @@
 // access_denied audit rows, at most one per user and procedure a minute, so a refusal loop cannot fill the trail.
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { RequestMeta } from '../shared/audit-events.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
 import type { Audit } from './audit.ts';
 import { storeKey } from './rate-limits/limiter.ts';
 import { LocalBlocks } from './rate-limits/local-blocks.ts';

@@ -2,10 +2,10 @@ import { and, countDistinct, count, desc, eq, gte, lt, lte, max, sql, type SQL }
 import { z } from 'zod';
 import type { Db } from '../../db/client.ts';
 import { authEvents } from '../../db/schema/index.ts';
-import { AUDIT_EVENT_TYPES, type AuditEventType } from '../shared/audit-events.ts';
-import { after, cursorInput, encodeCursor } from '../shared/cursor.ts';
-import { boolOrText, intOrText } from '../shared/inputs.ts';
-import type { AuditPage, SuspiciousReport } from '../shared/outputs.ts';
+import { AUDIT_EVENT_TYPES, type AuditEventType } from '../common/audit-events.ts';
+import { after, cursorInput, encodeCursor } from '../common/cursor.ts';
+import { boolOrText, intOrText } from '../common/inputs.ts';
+import type { AuditPage, SuspiciousReport } from '../common/outputs.ts';
 
 const instant = z.iso.datetime({ offset: true, message: 'Must be an ISO 8601 date-time' }).transform((value) => new Date(value));
 

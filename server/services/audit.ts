@@ -2,7 +2,7 @@
 import type { Db } from '../../db/client.ts';
 import { authEvents } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { AuditEventType, RequestMeta } from '../shared/audit-events.ts';
+import type { AuditEventType, RequestMeta } from '../common/audit-events.ts';
 
 export interface AuditEvent extends RequestMeta {
   type: AuditEventType;

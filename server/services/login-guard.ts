@@ -2,7 +2,7 @@
 // counted apart, so many addresses guessing one password never lock its owner out. The device token
 // (an HMAC of a random id and the email) proves only a past sign-in: it is no credential.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RequestMeta } from '../shared/audit-events.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
 import type { GuardLimiter } from './rate-limits/limiter.ts';
 
 export interface DeviceCookie {

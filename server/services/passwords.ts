@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { hash, verify } from '@node-rs/bcrypt';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { AppError } from '../errors.ts';
-import { MAX_PASSWORD_BYTES, normalizePassword } from '../shared/inputs.ts';
+import { MAX_PASSWORD_BYTES, normalizePassword } from '../common/inputs.ts';
 
 export type PasswordPolicy = 'standard' | 'nist';
 

@@ -2,8 +2,8 @@ import { and, eq, exists, inArray, sql, type AnyColumn, type SQL } from 'drizzle
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { RequestMeta } from '../shared/audit-events.ts';
-import { PERMISSIONS, type Permission } from '../shared/permissions.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
+import { PERMISSIONS, type Permission } from '../common/permissions.ts';
 
 export interface Access {
   roles: string[];

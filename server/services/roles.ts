@@ -2,8 +2,8 @@ import { and, count, eq, inArray, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { RoleView } from '../shared/outputs.ts';
-import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from '../shared/permissions.ts';
+import type { RoleView } from '../common/outputs.ts';
+import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
 import { assertHolds, changedBetween, hasRole, type Actor } from './rbac.ts';
 

@@ -3,9 +3,9 @@
 import { and, desc, eq, gt, isNull, lt, ne, not, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { oidcPayloads, sessions } from '../../db/schema/index.ts';
-import { digest } from '../shared/digest.ts';
-import type { SessionView } from '../shared/outputs.ts';
-import type { RequestMeta } from '../shared/audit-events.ts';
+import { digest } from '../common/digest.ts';
+import type { SessionView } from '../common/outputs.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
 
 export interface NewSession {
   grantId: string;

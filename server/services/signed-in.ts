@@ -4,8 +4,8 @@
 import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
-import { digest } from '../shared/digest.ts';
-import { UUID } from '../shared/inputs.ts';
+import { digest } from '../common/digest.ts';
+import { UUID } from '../common/inputs.ts';
 import { accessOf, type Access } from './rbac.ts';
 
 export interface SignedIn {

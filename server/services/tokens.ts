@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { RequestMeta } from '../shared/audit-events.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
 
 export interface AccessClaims extends JWTPayload {
   sub: string;

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { userRoles, users, type UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import type { Profile, User, UserWithProfile } from '../shared/outputs.ts';
+import type { Profile, User, UserWithProfile } from '../common/outputs.ts';
 import { findRoles, loadAccess } from './rbac.ts';
 
 /** The public view of a user: never a hash or a token. */

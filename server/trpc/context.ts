@@ -2,7 +2,7 @@ import type { Context as KoaContext } from 'koa';
 import type { Deps } from '../deps.ts';
 import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
-import type { RequestMeta } from '../shared/audit-events.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
 import { NO_DEVICE_COOKIE, type DeviceCookie } from '../services/login-guard.ts';
 
 export interface Context {

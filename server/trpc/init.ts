@@ -6,7 +6,7 @@ import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
 import { publicErrorOf } from './errors.ts';
 import { FIRST_PARTY_CLIENT_ID } from '../oidc/provider.ts';
-import type { Permission } from '../shared/permissions.ts';
+import type { Permission } from '../common/permissions.ts';
 
 /** `openapi`: the procedure's REST route (trpc-to-openapi); `created`: a REST success answers 201. */
 export type Meta = OpenApiMeta<{ created?: true }>;

@@ -16,8 +16,8 @@ import { createContext } from '../../server/trpc/context.ts';
 import { restErrorOf } from '../../server/rest/errors.ts';
 import { assertNoCoercedInputs } from '../../server/rest/guard.ts';
 import { publicProcedure, router } from '../../server/trpc/init.ts';
-import { boolOrText } from '../../server/shared/inputs.ts';
-import { successView } from '../../server/shared/outputs.ts';
+import { boolOrText } from '../../server/common/inputs.ts';
+import { successView } from '../../server/common/outputs.ts';
 import { restClient, type RestClient } from '../helpers/openapi.ts';
 import { TEST_META } from '../helpers/server.ts';
 

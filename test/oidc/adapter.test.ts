@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { oidcPayloads } from '../../db/schema/index.ts';
 import { createAdapterFactory, purgeExpiredOidcRows } from '../../server/oidc/adapter.ts';
-import { digest } from '../../server/shared/digest.ts';
+import { digest } from '../../server/common/digest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let testDb: TestDatabase;

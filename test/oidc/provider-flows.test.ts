@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, oauthClients } from '../../db/schema/index.ts';
-import { digest } from '../../server/shared/digest.ts';
+import { digest } from '../../server/common/digest.ts';
 import { Agent, formAction, hiddenField } from '../helpers/agent.ts';
 import { APP, authorize as authorizeAs, firstPartyApp, insecure, issuerOf, oauthError, webApp as registerWebApp } from '../helpers/oidc-flow.ts';
 import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';

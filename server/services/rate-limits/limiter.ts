@@ -4,8 +4,8 @@
 import { hash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError, RATE_LIMITED_MESSAGE } from '../../errors.ts';
-import { addressBlock } from '../../shared/ip.ts';
-import type { RequestMeta } from '../../shared/audit-events.ts';
+import { addressBlock } from '../../common/ip.ts';
+import type { RequestMeta } from '../../common/audit-events.ts';
 import { FAILURE_LIMITS, GUARD_LIMITS, type CounterRule, type FailureLimitName, type GuardCounterRule, type GuardLimitName, type LimitName, type LimitRules } from './rules.ts';
 import { LocalBlocks } from './local-blocks.ts';
 import type { RateLimitStore } from './store.ts';

@@ -1,6 +1,6 @@
-import { successView, tokenSetView, verifyResultView } from '../../shared/outputs.ts';
+import { successView, tokenSetView, verifyResultView } from '../../common/outputs.ts';
 import { authedProcedure, publicProcedure, router, z } from '../init.ts';
-import { email, name, password, token } from '../../shared/inputs.ts';
+import { email, name, password, token } from '../../common/inputs.ts';
 
 const tags = ['Sign-in'];
 

@@ -1,6 +1,6 @@
 import type { Self } from '../../services/account.ts';
-import { name, password, sessionId } from '../../shared/inputs.ts';
-import { sessionView, successView, userWithProfileView } from '../../shared/outputs.ts';
+import { name, password, sessionId } from '../../common/inputs.ts';
+import { sessionView, successView, userWithProfileView } from '../../common/outputs.ts';
 import type { Context } from '../context.ts';
 import { authedProcedure, router, z } from '../init.ts';
 

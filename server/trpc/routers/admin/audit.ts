@@ -1,5 +1,5 @@
 import { auditListInput, auditSuspiciousInput } from '../../../services/audit-queries.ts';
-import { auditPageView, suspiciousReportView } from '../../../shared/outputs.ts';
+import { auditPageView, suspiciousReportView } from '../../../common/outputs.ts';
 import { requirePermission, router } from '../../init.ts';
 
 const tags = ['Audit'];

@@ -1,8 +1,8 @@
 import { SCOPES } from '../../../oidc/provider.ts';
 import { CLIENT_GRANT_TYPES } from '../../../services/clients.ts';
-import { clientView, createdClientView, successView } from '../../../shared/outputs.ts';
+import { clientView, createdClientView, successView } from '../../../common/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
-import { boolOrText } from '../../../shared/inputs.ts';
+import { boolOrText } from '../../../common/inputs.ts';
 
 const uris = z.array(z.url('Must be an absolute URL').max(2000, 'Too long')).max(20).optional();
 const name = z.string().trim().min(1).max(200);

@@ -1,7 +1,7 @@
-import { PERMISSIONS } from '../../../shared/permissions.ts';
-import { roleView, successView } from '../../../shared/outputs.ts';
+import { PERMISSIONS } from '../../../common/permissions.ts';
+import { roleView, successView } from '../../../common/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
-import { uuid } from '../../../shared/inputs.ts';
+import { uuid } from '../../../common/inputs.ts';
 
 const roleName = z.string().regex(/^[a-z][a-z0-9_-]{1,49}$/, 'Lower-case letters, digits, - and _; 2 to 50 characters');
 const description = z.string().trim().max(500, 'Too long').nullable().optional();

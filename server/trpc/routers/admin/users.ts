@@ -1,7 +1,7 @@
-import { successView, userPageView, userView } from '../../../shared/outputs.ts';
+import { successView, userPageView, userView } from '../../../common/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
-import { cursorInput } from '../../../shared/cursor.ts';
-import { boolOrText, email, intOrText, name, password, uuid } from '../../../shared/inputs.ts';
+import { cursorInput } from '../../../common/cursor.ts';
+import { boolOrText, email, intOrText, name, password, uuid } from '../../../common/inputs.ts';
 
 const roleName = z.string().min(1).max(50);
 const tags = ['Users'];
