@@ -1,4 +1,4 @@
-// The result of a run, in the JSON shape the README documents, and its table on stdout.
+// The result of a run, in the JSON shape test/bench/README.md documents, and its table on stdout.
 import { cpus } from 'node:os';
 import type { ScenarioName } from './options.ts';
 

