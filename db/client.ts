@@ -80,3 +80,11 @@ export async function openDatabase(target: DatabaseTarget, { migrate = true } = 
     },
   };
 }
+
+/** PostgreSQL's unique_violation, through Drizzle's error wrapper on either driver. */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}

@@ -1,9 +1,10 @@
-// The request listener: /oidc goes to the provider's app, everything else (/trpc, /interaction, /api,
-// health, metrics) to the API's. Both start with the same edge.
+// The request listener: /oidc goes to the provider's app, everything else (/trpc, /interaction,
+// /account, /api, health, metrics) to the API's. Both start with the same edge.
 import type { RequestListener } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
 import mount from 'koa-mount';
+import { createAccountRoutes } from './account/routes.ts';
 import type { Deps } from './deps.ts';
 import { MAX_BODY_BYTES } from './http/body-limit.ts';
 import { cors } from './http/cors.ts';
@@ -56,7 +57,10 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
     branches(
       {
         '/trpc': [crossOrigin, trpcEndpoint(deps)],
-        '/interaction': [createInteractionRoutes({ provider, auth: deps.auth, loginGuard: deps.loginGuard, config, log, secret: deps.keys.cookieSecrets[0]! })],
+        '/interaction': [
+          createInteractionRoutes({ provider, auth: deps.auth, loginGuard: deps.loginGuard, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! }),
+        ],
+        '/account': [createAccountRoutes({ recovery: deps.recovery, rateLimits: deps.rateLimits, config, log })],
         '/api': [crossOrigin, mount('/api', rest)],
       },
       health({ database, metrics, state }),

@@ -31,7 +31,7 @@ class UsageError extends Error {}
 
 /** The service's own wiring, without its timers, for one command. */
 async function withDeps(config: Config, run: (deps: Deps) => Promise<void>): Promise<void> {
-  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0 });
+  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0, mail: { pollMs: 0 } });
   try {
     await run(deps);
   } finally {

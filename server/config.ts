@@ -57,6 +57,16 @@ const envSchema = z.object({
     .transform((value) => (['true', 'yes'].includes(value) ? '1' : ['false', 'no'].includes(value) ? '0' : value))
     .pipe(wholeNumber(0, 10))
     .default(0),
+  // smtp://user:pass@host:port or smtps://…; unset outside production, mail is written to the log.
+  SMTP_URL: z.url({ protocol: /^smtps?$/, message: 'must be an smtp:// or smtps:// URL' }).optional(),
+  // Defaults to Gatehouse <no-reply@$PUBLIC_URL host>, filled in below.
+  MAIL_FROM: z
+    .string()
+    .max(320)
+    .refine((value) => !/[\r\n]/.test(value), 'must be one line')
+    .refine((value) => /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(value.trim()), 'must be an address, or Name <address>')
+    .optional(),
+  EMAIL_VERIFICATION: z.enum(['off', 'optional', 'required']).default('optional'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -84,6 +94,11 @@ export interface Config {
   corsOrigins: string[];
   /** Proxy hops in front: the client address is the X-Forwarded-For entry that many from the right; 0 reads none. */
   trustProxy: number;
+  /** Outgoing mail; null writes it to the log (never in production). */
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** off: no mail; optional: mailed, sign-in allowed; required: no sign-in before the address is verified. */
+  emailVerification: 'off' | 'optional' | 'required';
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -126,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (new URL(publicUrl).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
     if (e.DATABASE_URL === 'pglite://memory') problems.push('DATABASE_URL: an in-memory database loses every user on restart; refused in production');
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
+    if (e.SMTP_URL === undefined) problems.push('SMTP_URL: required in production (password resets and verification mail)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -148,6 +164,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: e.TRUST_PROXY,
+    smtpUrl: e.SMTP_URL ?? null,
+    mailFrom: e.MAIL_FROM?.trim() ?? `Gatehouse <no-reply@${new URL(publicUrl).hostname}>`,
+    emailVerification: e.EMAIL_VERIFICATION,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -4,6 +4,8 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { ensureBootstrapAdmin } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
+import { loadTemplates } from './mail/templates.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createAdapterFactory, purgeExpiredOidcRows } from './oidc/adapter.ts';
 import { loadClientsFile, validateStaticClients } from './oidc/clients-file.ts';
@@ -12,6 +14,7 @@ import { createProvider } from './oidc/provider.ts';
 import { trackTokenEndpoint } from './oidc/token-events.ts';
 import { countIssuedTokens } from './oidc/token-metrics.ts';
 import { createTokenService } from './oidc/tokens.ts';
+import { purgeAccountTokens } from './services/account-tokens.ts';
 import { createAccountService, type AccountService } from './services/account.ts';
 import { createUserAdmin, type UserAdmin } from './services/admin-users.ts';
 import { createAccessDenials, type AccessDenials } from './services/access-denied.ts';
@@ -21,10 +24,12 @@ import { createAuditLog, type AuditLog } from './services/audit-queries.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
 import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { createLoginGuard, type LoginGuard } from './services/login-guard.ts';
+import { createMailWorker, purgeOutbox, type MailWorker, type MailWorkerOptions } from './services/outbox.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
 import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
 import { limitRules, type CounterOverrides } from './services/rate-limits/rules.ts';
 import { openRateLimitStore, type RateLimitStore, type RateLimitStoreTarget } from './services/rate-limits/store.ts';
+import { createRecoveryService, type RecoveryService } from './services/recovery.ts';
 import { createRoleAdmin, type RoleAdmin } from './services/roles.ts';
 import { purgeExpiredSessions } from './services/sessions.ts';
 import type { TokenService } from './services/tokens.ts';
@@ -38,6 +43,8 @@ export interface DepsOptions {
   rateLimits?: CounterOverrides;
   /** Prefix of rate-limit keys in the store (tests sharing one Redis use a random one). */
   rateLimitKeyPrefix?: string;
+  /** The mail worker's timing (tests); its `pollMs: 0` leaves only the wake-ups of this instance's own writes. */
+  mail?: MailWorkerOptions;
 }
 
 export interface Deps {
@@ -53,6 +60,9 @@ export interface Deps {
   tokens: TokenService;
   auth: AuthService;
   account: AccountService;
+  recovery: RecoveryService;
+  mailer: Mailer;
+  mailWorker: MailWorker;
   auditLog: AuditLog;
   userAdmin: UserAdmin;
   roleAdmin: RoleAdmin;
@@ -62,7 +72,7 @@ export interface Deps {
   rateLimitStore: RateLimitStore;
   loginGuard: LoginGuard;
   accessDenials: AccessDenials;
-  /** Deletes expired provider rows, sessions and rate-limit counters. */
+  /** Deletes expired provider rows, sessions, mailed tokens, delivered mail and rate-limit counters. */
   purge(): Promise<void>;
   close(): Promise<void>;
 }
@@ -121,8 +131,12 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   countIssuedTokens(provider, metrics);
   const passwords = await createPasswords({ cost: config.bcryptCost, policy: config.passwordPolicy, publicUrl: config.publicUrl });
   const tokens = createTokenService({ provider, config, db, published });
-  const auth = createAuthService({ db, audit, passwords, tokens });
-  const account = createAccountService({ db, audit, passwords });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const mailWorker = createMailWorker({ db, mailer, render: loadTemplates(), config, audit, log, metrics, options: options.mail });
+  const outbox = mailWorker;
+  const auth = createAuthService({ config, db, audit, passwords, tokens, outbox });
+  const account = createAccountService({ db, audit, passwords, outbox });
+  const recovery = createRecoveryService({ db, audit, passwords, outbox });
   const auditLog = createAuditLog(db);
   const userAdmin = createUserAdmin({ db, audit, passwords });
   const roleAdmin = createRoleAdmin({ db, audit });
@@ -135,6 +149,8 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     try {
       await purgeExpiredOidcRows(db);
       await purgeExpiredSessions(db);
+      await purgeAccountTokens(db);
+      await purgeOutbox(db);
       await rateLimitStore.purge();
     } catch (error) {
       log.warn({ err: error }, 'purge of expired rows failed');
@@ -142,6 +158,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   };
   const purgeMs = options.purgeIntervalMs ?? 10 * 60 * 1000;
   const timer = purgeMs > 0 ? setInterval(purge, purgeMs).unref() : undefined;
+  mailWorker.start();
 
   return {
     config,
@@ -156,6 +173,9 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     tokens,
     auth,
     account,
+    recovery,
+    mailer,
+    mailWorker,
     auditLog,
     userAdmin,
     roleAdmin,
@@ -167,6 +187,8 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     purge,
     async close() {
       clearInterval(timer);
+      await mailWorker.stop();
+      mailer.close();
       await rateLimitStore.close();
       await database.close();
     },

@@ -5,6 +5,7 @@ export const ERROR_STATUS = {
   INVALID_CREDENTIALS: { trpc: 'UNAUTHORIZED', http: 401 },
   INVALID_TOKEN: { trpc: 'UNAUTHORIZED', http: 401 },
   FORBIDDEN: { trpc: 'FORBIDDEN', http: 403 },
+  EMAIL_NOT_VERIFIED: { trpc: 'FORBIDDEN', http: 403 },
   NOT_FOUND: { trpc: 'NOT_FOUND', http: 404 },
   EMAIL_TAKEN: { trpc: 'CONFLICT', http: 409 },
   CONFLICT: { trpc: 'CONFLICT', http: 409 },
@@ -18,6 +19,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export interface AppErrorDetails {
   fieldErrors?: Record<string, string[]>;
   retryAfterSeconds?: number;
+  /** A machine-readable reason where one status has several (FORBIDDEN: EMAIL_NOT_VERIFIED). */
+  reason?: 'EMAIL_NOT_VERIFIED';
 }
 
 export class AppError extends Error {
@@ -37,6 +40,13 @@ export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
 
 /** The message of every rate-limit refusal: it does not depend on whether the account exists. */
 export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
+
+export const EMAIL_NOT_VERIFIED_MESSAGE = 'Confirm your email address to sign in: use the link we sent you';
+
+/** The one answer for a mailed link that is unknown, used, expired, voided or another user's. */
+export function invalidLink(): AppError {
+  return new AppError('INVALID_INPUT', 'This link is invalid or has expired', { fieldErrors: { token: ['This link is invalid or has expired'] } });
+}
 
 /** The OAuth error body of an AppError: only limit refusals and unwritable stores reach the provider's clients. */
 export function oauthErrorOf(error: AppError): { error: string; error_description: string } {

@@ -16,6 +16,7 @@ export interface Metrics {
   rateLimitRejections: Counter<'limit' | 'counter'>;
   refreshReuseDetected: Counter;
   auditWriteFailures: Counter<'type'>;
+  mailDeliveries: Counter<'kind' | 'outcome'>;
 }
 
 export function createMetrics({ poolStats }: { poolStats: () => Promise<PoolStats> }): Metrics {
@@ -59,5 +60,6 @@ export function createMetrics({ poolStats }: { poolStats: () => Promise<PoolStat
     }),
     refreshReuseDetected: new Counter({ name: 'gatehouse_refresh_reuse_detected_total', help: 'Rotated refresh tokens presented again', registers: [registry] }),
     auditWriteFailures: new Counter({ name: 'gatehouse_audit_write_failures_total', help: 'Audit rows that could not be written (the request failed)', labelNames: ['type'], registers: [registry] }),
+    mailDeliveries: new Counter({ name: 'gatehouse_mail_deliveries_total', help: 'Outbox mail by kind and outcome (sent, retry, failed, dropped)', labelNames: ['kind', 'outcome'], registers: [registry] }),
   };
 }

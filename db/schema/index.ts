@@ -3,3 +3,4 @@ export * from './audit.ts';
 export * from './oidc.ts';
 export * from './clients.ts';
 export * from './rate-limits.ts';
+export * from './mail.ts';

@@ -18,6 +18,12 @@ export const AUDIT_EVENT_TYPES = [
   'client_updated',
   'client_deleted',
   'access_denied',
+  'password_reset_requested',
+  'password_reset',
+  'email_verification_sent',
+  'email_verified',
+  'email_change_requested',
+  'email_changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

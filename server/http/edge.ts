@@ -84,11 +84,15 @@ function securityHeaders({ https }: { https: boolean }): (ctx: Context) => void 
 
 const CREDENTIAL_PARAMS = ['access_token', 'refresh_token', 'id_token', 'client_secret', 'token', 'password'];
 
-/** Refuses (400) a credential in the query string: proxy logs, browser history and Referer keep URLs. */
+/**
+ * Refuses (400) a credential in the query string: proxy logs, browser history and Referer keep URLs.
+ * The one exception is the single-use `token` of a mailed /account/ link, whose pages send no referrer.
+ */
 function admitQuery(ctx: Context): boolean {
   if (!ctx.querystring) return true;
   const params = new URLSearchParams(ctx.querystring);
-  if (!CREDENTIAL_PARAMS.some((name) => params.has(name))) return true;
+  const mailedLink = ctx.path.startsWith('/account/');
+  if (!CREDENTIAL_PARAMS.some((name) => params.has(name) && !(mailedLink && name === 'token'))) return true;
   ctx.status = 400;
   ctx.body = { error: { code: 'BAD_REQUEST', message: 'Credentials are not accepted in the query string; use the Authorization header or the body' } };
   return false;

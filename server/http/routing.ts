@@ -30,6 +30,7 @@ export function routeNamer(procedures: ReadonlySet<string>): (ctx: Context) => s
       return name.includes(',') ? 'trpc:batch' : 'trpc:unknown';
     }
     if (path.startsWith('/interaction/')) return 'interaction';
+    if (path.startsWith('/account/')) return 'account';
     if (path === '/api' || path.startsWith('/api/')) return 'api';
     return 'other';
   };

@@ -1,4 +1,4 @@
-// The hosted login and consent pages, at /interaction/:uid. CSRF: the interaction is bound to the browser
+// The hosted sign-in, sign-up and consent pages, at /interaction/:uid. CSRF: the interaction is bound to the browser
 // by the provider's SameSite=Lax signed cookie, a cross-origin POST is refused on its Origin header, and
 // every form carries an HMAC of the interaction id.
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -6,38 +6,47 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
+import { AppError, EMAIL_NOT_VERIFIED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AuthService } from '../services/auth.ts';
-import { readCapped } from '../request/body.ts';
+import { readForm } from '../request/body.ts';
 import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
 import type { LoginGuard } from '../services/login-guard.ts';
-import { email, password } from '../common/inputs.ts';
-import { consentPage, loginPage, messagePage, sendPage } from './pages.ts';
+import type { RateLimits } from '../services/rate-limits/limiter.ts';
+import { email, name, password } from '../common/inputs.ts';
+import { messagePage, sendPage } from '../common/page.ts';
+import { consentPage, loginPage, signUpPage } from './pages.ts';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
-const FORM_LIMIT = 16 * 1024;
+/** GET: the page (or, with `signup`/`signin`, that form); POST: login, register, confirm, abort. */
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|register|signup|signin|confirm|abort))?$/;
+const SHOW = new Set([undefined, 'signup', 'signin']);
 
 export interface InteractionDeps {
   provider: Provider;
   auth: AuthService;
   loginGuard: LoginGuard;
+  rateLimits: RateLimits;
   config: Config;
   log: Logger;
   secret: string;
 }
 
-async function readForm(ctx: Koa.Context): Promise<URLSearchParams> {
-  if (!ctx.is('application/x-www-form-urlencoded')) throw new AppError('INVALID_INPUT', 'Expected a form submission');
-  const body = await readCapped(ctx, FORM_LIMIT);
-  if (body === undefined) throw new AppError('PAYLOAD_TOO_LARGE', 'Form too large');
-  return new URLSearchParams(body.toString('utf8'));
-}
-
 const loginForm = z.object({ email, password });
+const signUpForm = z.object({ email, password, name: name.optional() });
 
-export function createInteractionRoutes({ provider, auth, loginGuard, config, log, secret }: InteractionDeps): Koa.Middleware {
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** The login and create prompts both ask who the user is: either form answers them. */
+const asksForAccount = (details: Details) => details.prompt.name === 'login' || details.prompt.name === 'create';
+
+/** prompt=create is resolved by any sign-in, so that the flow moves on to consent. */
+const accountResult = (details: Details, accountId: string) => ({
+  login: { accountId },
+  ...(details.prompt.name === 'create' ? { create: { accountId } } : {}),
+});
+
+export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits, config, log, secret }: InteractionDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;
   const csrfFor = (uid: string) => createHmac('sha256', secret).update(`interaction-csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, presented: string | null) => {
@@ -46,22 +55,36 @@ export function createInteractionRoutes({ provider, auth, loginGuard, config, lo
     return actual.length === expected.length && timingSafeEqual(actual, expected);
   };
 
-  async function clientName(clientId: string): Promise<string> {
+  async function clientNameOf(clientId: string): Promise<string> {
     const client = await provider.Client.find(clientId);
     return client?.clientName ?? clientId;
   }
 
-  async function show(ctx: Koa.Context, uid: string, extra: { email?: string; error?: string; status?: number } = {}) {
+  interface ShowOptions {
+    view?: 'signup' | 'signin' | undefined;
+    email?: string;
+    name?: string;
+    error?: string;
+    resend?: boolean;
+    status?: number;
+  }
+
+  async function show(ctx: Koa.Context, uid: string, { view, status, ...form }: ShowOptions = {}) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     if (details.uid !== uid) throw new AppError('NOT_FOUND', 'Unknown interaction');
-    const name = await clientName(String(details.params.client_id));
+    const clientName = await clientNameOf(String(details.params.client_id));
     const csrf = csrfFor(uid);
-    if (details.prompt.name === 'login') {
-      return sendPage(ctx, loginPage({ action: `/interaction/${uid}/login`, csrf, clientName: name, ...extra }), extra.status);
+    const base = `/interaction/${uid}`;
+    if (asksForAccount(details)) {
+      const signUp = view === 'signup' || (view === undefined && details.prompt.name === 'create');
+      const page = signUp
+        ? signUpPage({ action: `${base}/register`, csrf, clientName, signInHref: `${base}/signin`, ...form })
+        : loginPage({ action: `${base}/login`, csrf, clientName, returnTo: base, signUpHref: `${base}/signup`, ...form });
+      return sendPage(ctx, page, status);
     }
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const scopes = [...(d.missingOIDCScope ?? []), ...Object.values(d.missingResourceScopes ?? {}).flat()];
-    return sendPage(ctx, consentPage({ action: `/interaction/${uid}/confirm`, abortAction: `/interaction/${uid}/abort`, csrf, clientName: name, scopes: [...new Set(scopes)] }));
+    return sendPage(ctx, consentPage({ action: `${base}/confirm`, abortAction: `${base}/abort`, csrf, clientName, scopes: [...new Set(scopes)] }));
   }
 
   async function finish(ctx: Koa.Context, result: Parameters<Provider['interactionResult']>[2]) {
@@ -72,10 +95,10 @@ export function createInteractionRoutes({ provider, auth, loginGuard, config, lo
 
   async function login(ctx: Koa.Context, uid: string, form: URLSearchParams) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== uid || details.prompt.name !== 'login') return show(ctx, uid);
+    if (details.uid !== uid || !asksForAccount(details)) return show(ctx, uid);
     const parsed = loginForm.safeParse({ email: form.get('email') ?? '', password: form.get('password') ?? '' });
     const email = form.get('email')?.slice(0, 254) ?? '';
-    if (!parsed.success) return show(ctx, uid, { email, error: 'Enter a valid email address and password.', status: 400 });
+    if (!parsed.success) return show(ctx, uid, { view: 'signin', email, error: 'Enter a valid email address and password.', status: 400 });
     const meta = requestMeta(ctx);
     const clientId = String(details.params.client_id);
     try {
@@ -85,17 +108,59 @@ export function createInteractionRoutes({ provider, auth, loginGuard, config, lo
         await auth.recordSignIn(found.id, meta, { clientId, via: 'hosted_login' });
         return found;
       });
-      return await finish(ctx, { login: { accountId: user.id } });
+      return await finish(ctx, accountResult(details, user.id));
     } catch (error) {
       if (error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
-        return show(ctx, uid, { email: parsed.data.email, error: INVALID_CREDENTIALS_MESSAGE, status: 401 });
+        return show(ctx, uid, { view: 'signin', email: parsed.data.email, error: INVALID_CREDENTIALS_MESSAGE, status: 401 });
       }
-      if (error instanceof AppError && error.code === 'RATE_LIMITED') {
-        if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
-        return show(ctx, uid, { email: parsed.data.email, error: error.message, status: 429 });
+      if (error instanceof AppError && error.code === 'EMAIL_NOT_VERIFIED') {
+        return show(ctx, uid, { view: 'signin', email: parsed.data.email, error: EMAIL_NOT_VERIFIED_MESSAGE, resend: true, status: 403 });
       }
-      throw error;
+      return refusedForm(ctx, uid, error, { view: 'signin', email: parsed.data.email });
     }
+  }
+
+  /** A limit refusal shown on the form that was sent; anything else goes on up. */
+  function refusedForm(ctx: Koa.Context, uid: string, error: unknown, form: ShowOptions) {
+    if (!(error instanceof AppError && error.code === 'RATE_LIMITED')) throw error;
+    if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
+    return show(ctx, uid, { ...form, error: error.message, status: 429 });
+  }
+
+  /** Sign-up as auth.register does it: the same policy, limit, verification mail and audit. */
+  async function register(ctx: Koa.Context, uid: string, form: URLSearchParams) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== uid || !asksForAccount(details)) return show(ctx, uid);
+    const typed = { email: form.get('email')?.slice(0, 254) ?? '', name: form.get('name')?.slice(0, 200) ?? '' };
+    const parsed = signUpForm.safeParse({ email: form.get('email') ?? '', password: form.get('password') ?? '', name: form.get('name') || undefined });
+    if (!parsed.success) {
+      const field = String(parsed.error.issues[0]?.path[0] ?? 'email');
+      const error = field === 'password' ? `Password: ${parsed.error.issues[0]?.message}` : field === 'name' ? `Name: ${parsed.error.issues[0]?.message}` : 'Enter a valid email address.';
+      return show(ctx, uid, { view: 'signup', ...typed, error, status: 400 });
+    }
+    const meta = requestMeta(ctx);
+    const clientId = String(details.params.client_id);
+    let user;
+    try {
+      await rateLimits.register.begin('', meta);
+      user = await auth.createAccount(parsed.data, meta, { clientId, via: 'hosted_signup' });
+    } catch (error) {
+      if (error instanceof AppError && (error.code === 'WEAK_PASSWORD' || error.code === 'EMAIL_TAKEN')) {
+        const reason = Object.values(error.details.fieldErrors ?? {}).flat()[0];
+        const message = error.code === 'EMAIL_TAKEN' ? 'An account with this email already exists. Sign in instead.' : `Password: ${reason ?? error.message}`;
+        return show(ctx, uid, { view: 'signup', ...typed, error: message, status: error.code === 'EMAIL_TAKEN' ? 409 : 400 });
+      }
+      return refusedForm(ctx, uid, error, { view: 'signup', ...typed });
+    }
+    loginGuard.remember(parsed.data.email, new KoaDeviceCookie(ctx));
+    if (config.emailVerification === 'required') {
+      return sendPage(
+        ctx,
+        messagePage('Check your mail', `We have sent a link to ${parsed.data.email}. Open it to verify your address, then sign in.`),
+      );
+    }
+    await auth.recordSignIn(user.id, meta, { clientId, via: 'hosted_signup' });
+    return finish(ctx, accountResult(details, user.id));
   }
 
   async function confirm(ctx: Koa.Context, uid: string) {
@@ -119,8 +184,8 @@ export function createInteractionRoutes({ provider, auth, loginGuard, config, lo
     if (!match) return next();
     const [, uid, action] = match as unknown as [string, string, string | undefined];
     try {
-      if (ctx.method === 'GET' && !action) return await show(ctx, uid);
-      if (ctx.method !== 'POST' || !action) {
+      if (ctx.method === 'GET' && SHOW.has(action)) return await show(ctx, uid, { view: action as ShowOptions['view'] });
+      if (ctx.method !== 'POST' || SHOW.has(action)) {
         ctx.status = 405;
         return;
       }
@@ -129,6 +194,7 @@ export function createInteractionRoutes({ provider, auth, loginGuard, config, lo
       const form = await readForm(ctx);
       if (!csrfValid(uid, form.get('csrf'))) return sendPage(ctx, messagePage('Request refused', 'This form has expired. Go back and try again.'), 403);
       if (action === 'login') return await login(ctx, uid, form);
+      if (action === 'register') return await register(ctx, uid, form);
       if (action === 'confirm') return await confirm(ctx, uid);
       return await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     } catch (error) {

@@ -1,5 +1,5 @@
 // The one token issuer: every token, through /oidc or tRPC, is minted by this provider with its keys.
-import Provider, { errors, type ClientMetadata, type Configuration } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type ClientMetadata, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import { findUserById } from '../services/users.ts';
@@ -8,7 +8,8 @@ import { digest } from '../common/digest.ts';
 import { UUID } from '../common/inputs.ts';
 import type { AdapterFactory } from './adapter.ts';
 import type { Keys } from './keystore.ts';
-import { logoutPage, messagePage, sendPage } from './pages.ts';
+import { messagePage, sendPage } from '../common/page.ts';
+import { logoutPage } from './pages.ts';
 
 export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
 export const API_SCOPE = 'api';
@@ -156,7 +157,8 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || client.metadata().pkce_required !== false },
     responseTypes: ['code'],
     rotateRefreshToken: true,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyWithCreate(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    discovery: { prompt_values_supported: ['none', 'login', 'consent', 'create'] },
     // The OAuth error code and its description, escaped; never internals.
     async renderError(ctx, out) {
       sendPage(ctx, messagePage('Sign-in error', String(out.error_description ?? 'The request could not be completed.'), String(out.error)));
@@ -184,4 +186,11 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     return compare.call(this, digest(actual));
   };
   return provider;
+}
+
+/** The default policy, with prompt=create (OpenID Connect Prompt Create 1.0) first: asked for, it opens the sign-up form. */
+function interactionPolicyWithCreate(): interactionPolicy.Prompt[] {
+  const policy = interactionPolicy.base();
+  policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
+  return policy;
 }

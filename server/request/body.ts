@@ -1,5 +1,16 @@
 // Reading a request body up to a limit, for the edges that read bodies themselves.
 import type { Context } from 'koa';
+import { AppError } from '../errors.ts';
+
+const FORM_LIMIT = 16 * 1024;
+
+/** A hosted page's urlencoded form, at most 16 KB. */
+export async function readForm(ctx: Context): Promise<URLSearchParams> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw new AppError('INVALID_INPUT', 'Expected a form submission');
+  const body = await readCapped(ctx, FORM_LIMIT);
+  if (body === undefined) throw new AppError('PAYLOAD_TOO_LARGE', 'Form too large');
+  return new URLSearchParams(body.toString('utf8'));
+}
 
 /** The body, or undefined past `limit` bytes (the rest left unread); rejects if the client goes away. */
 export function readCapped(ctx: Context, limit: number): Promise<Buffer | undefined> {

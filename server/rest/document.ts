@@ -14,6 +14,20 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** More paths for a route: registration is also "signup". */
 export const ALIASES = [{ method: 'POST', path: '/auth/signup', of: '/auth/register' }] as const;
 
+/** More paths for every route under a prefix: the admin user routes also answer under /admin/users. */
+export const PREFIX_ALIASES = [{ prefix: '/admin/users', of: '/users' }] as const;
+
+/** The path a request's path stands for, when it is an alias. */
+export function unaliased(method: string, path: string): string {
+  const trimmed = path.replace(/\/$/, '');
+  const alias = ALIASES.find((a) => a.method === method && a.path === trimmed);
+  if (alias) return alias.of;
+  for (const { prefix, of } of PREFIX_ALIASES) {
+    if (trimmed === prefix || trimmed.startsWith(`${prefix}/`)) return of + trimmed.slice(prefix.length);
+  }
+  return path;
+}
+
 const TAGS = ['Sign-in', 'Account', 'Users', 'Roles', 'Clients', 'Audit'];
 
 const DESCRIPTION = `The tRPC procedures of Gatehouse as plain JSON over HTTP, for clients in any language.
@@ -47,6 +61,13 @@ export function createOpenApiDocument(router: AnyTRPCRouter, { baseUrl }: { base
     const operation = paths[alias.of]?.[method];
     if (operation) {
       paths[alias.path] = { [method]: { ...operation, operationId: alias.path.slice(1).replaceAll('/', '-'), description: `The same as ${alias.method} ${alias.of}.` } };
+    }
+  }
+  for (const { prefix, of } of PREFIX_ALIASES) {
+    for (const [path, item] of Object.entries(paths)) {
+      if (path !== of && !path.startsWith(`${of}/`)) continue;
+      const aliased = Object.entries(item).map(([method, operation]) => [method, { ...operation, operationId: `${(operation as Operation).operationId}-alias` }]);
+      paths[prefix + path.slice(of.length)] = Object.fromEntries(aliased);
     }
   }
   // trpc-to-openapi's own error schemas, replaced above by Error.

@@ -16,6 +16,7 @@ export const restErrorBody = z
         .record(z.string(), z.array(z.string()))
         .optional()
         .meta({ description: 'For invalid input: the reasons, by field (`_` for the input as a whole)' }),
+      reason: z.enum(['EMAIL_NOT_VERIFIED']).optional().meta({ description: 'Why a FORBIDDEN was answered, where a client can act on it' }),
     }),
   })
   .meta({ id: 'Error' });
@@ -28,13 +29,13 @@ export interface RestError {
 }
 
 export function restErrorOf(error: TRPCError): RestError {
-  const { message, fieldErrors, retryAfterSeconds } = publicErrorOf(error);
+  const { message, fieldErrors, retryAfterSeconds, reason } = publicErrorOf(error);
   const headers: Record<string, string> = {};
   // Whatever refused the request for now (a rate limit) said when to come back.
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
   return {
     status: getHTTPStatusCodeFromError(error),
     headers,
-    body: { error: { code: error.code, message, ...(fieldErrors ? { fieldErrors } : {}) } },
+    body: { error: { code: error.code, message, ...(fieldErrors ? { fieldErrors } : {}), ...(reason ? { reason } : {}) } },
   };
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { Context } from '../trpc/context.ts';
 import type { Meta } from '../trpc/init.ts';
 import { serveDocs } from './docs.ts';
-import { ALIASES, createOpenApiDocument } from './document.ts';
+import { createOpenApiDocument, unaliased } from './document.ts';
 import { restErrorOf } from './errors.ts';
 import { assertNoCoercedInputs } from './guard.ts';
 
@@ -60,8 +60,7 @@ export function createRestApi({ router, baseUrl, maxBodySize, createContext, log
       return;
     }
     if (serveDocs(ctx)) return;
-    const alias = ALIASES.find((a) => a.method === ctx.method && a.path === ctx.path.replace(/\/$/, ''));
-    if (alias) ctx.path = alias.of;
+    ctx.path = unaliased(ctx.method, ctx.path);
     normalizeContentType(ctx.req);
     const exchange: Exchange = { requestId: ctx.state.requestId, context: createContext(ctx) };
     exchanges.set(ctx.req, exchange);

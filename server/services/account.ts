@@ -8,7 +8,8 @@ import type { Profile, SessionView, UserWithProfile } from '../common/outputs.ts
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
 import { endSession, endUserSessions, listUserSessions, sessionBelongsTo, sessionKeyOf } from './sessions.ts';
-import { findUserById, toUserWithProfile, updateProfile } from './users.ts';
+import { enqueueMail } from './outbox.ts';
+import { emailTaken, findUserByEmail, findUserById, normalizeEmail, toUserWithProfile, updateProfile } from './users.ts';
 
 export interface Self {
   user: UserRow;
@@ -17,7 +18,24 @@ export interface Self {
   meta: RequestMeta;
 }
 
-export function createAccountService({ db, audit, passwords }: { db: Db; audit: Audit; passwords: Passwords }) {
+export interface AccountDeps {
+  db: Db;
+  audit: Audit;
+  passwords: Passwords;
+  outbox: { kick(): void };
+}
+
+export function createAccountService({ db, audit, passwords, outbox }: AccountDeps) {
+  async function checkPassword(userId: string, password: string, failure: { type: 'password_changed' | 'email_change_requested'; meta: RequestMeta }): Promise<UserRow> {
+    const user = await findUserById(db, userId);
+    if (!user) throw new AppError('INVALID_TOKEN', 'Sign in required');
+    if (!(await passwords.verify(password, user.passwordHash)).ok) {
+      await audit.record({ type: failure.type, success: false, userId, reason: 'wrong_current_password', ...failure.meta });
+      throw new AppError('INVALID_INPUT', 'Current password is incorrect', { fieldErrors: { currentPassword: ['Incorrect password'] } });
+    }
+    return user;
+  }
+
   return {
     profile({ user, roles }: Self): UserWithProfile {
       return toUserWithProfile(user, roles);
@@ -32,12 +50,7 @@ export function createAccountService({ db, audit, passwords }: { db: Db; audit: 
 
     /** Requires the current password; ends every session but the caller's own. */
     async changePassword({ user: { id: userId }, sid, meta }: Self, input: { currentPassword: string; newPassword: string }): Promise<{ success: true }> {
-      const user = await findUserById(db, userId);
-      if (!user) throw new AppError('INVALID_TOKEN', 'Sign in required');
-      if (!(await passwords.verify(input.currentPassword, user.passwordHash)).ok) {
-        await audit.record({ type: 'password_changed', success: false, userId, reason: 'wrong_current_password', ...meta });
-        throw new AppError('INVALID_INPUT', 'Current password is incorrect', { fieldErrors: { currentPassword: ['Incorrect password'] } });
-      }
+      const user = await checkPassword(userId, input.currentPassword, { type: 'password_changed', meta });
       if (normalizePassword(input.newPassword) === normalizePassword(input.currentPassword)) {
         throw new AppError('WEAK_PASSWORD', 'Password does not meet the policy', { fieldErrors: { newPassword: ['Must differ from the current password'] } });
       }
@@ -49,6 +62,24 @@ export function createAccountService({ db, audit, passwords }: { db: Db; audit: 
         await endUserSessions(tx, userId, { except: sessionKeyOf(sid) });
         await audit.record({ type: 'password_changed', success: true, userId, ...meta }, tx);
       });
+      return { success: true };
+    },
+
+    /**
+     * Mails a confirmation link to the new address and a notice to the old one; the address changes
+     * only when the link is used (recovery.confirmEmailChange). Sessions stay.
+     */
+    async changeEmail({ user: { id: userId }, meta }: Self, input: { newEmail: string; currentPassword: string }): Promise<{ success: true }> {
+      const user = await checkPassword(userId, input.currentPassword, { type: 'email_change_requested', meta });
+      const newEmail = normalizeEmail(input.newEmail);
+      if (newEmail === user.email) throw new AppError('INVALID_INPUT', 'This is already your address', { fieldErrors: { newEmail: ['Same as the current address'] } });
+      if (await findUserByEmail(db, newEmail)) throw emailTaken('newEmail');
+      await db.transaction(async (tx) => {
+        await enqueueMail(tx, { kind: 'email-change-confirm', userId, newEmail });
+        await enqueueMail(tx, { kind: 'email-change-notice', userId, oldEmail: user.email, newEmail });
+        await audit.record({ type: 'email_change_requested', success: true, userId, metadata: { from: user.email, to: newEmail }, ...meta }, tx);
+      });
+      outbox.kick();
       return { success: true };
     },
 

@@ -1,6 +1,6 @@
 // Admin management of users. Deletion is hard (the email may register again); the trail keeps id and email.
 import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
+import { isUniqueViolation, type Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import { after as afterCursor, encodeCursor, type Cursor } from '../common/cursor.ts';
@@ -9,9 +9,10 @@ import { BUILT_IN_ROLES } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
 import { accessByUser, changedBetween, hasRole, type Actor } from './rbac.ts';
+import { voidTokens } from './account-tokens.ts';
 import { anotherActiveAdminExists, assertMayGrant, LAST_ADMIN_MESSAGE, lockAdminChanges } from './roles.ts';
 import { endUserSessions } from './sessions.ts';
-import { findUserById, insertUser, setRoles, toUser } from './users.ts';
+import { emailTaken, findUserById, insertUser, normalizeEmail, setRoles, toUser } from './users.ts';
 
 export interface ListUsersInput {
   search?: string | undefined;
@@ -109,7 +110,11 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
       });
     },
 
-    async update(input: { id: string; name?: string | null | undefined; isActive?: boolean | undefined; roles?: string[] | undefined }, actor: Actor): Promise<User> {
+    /** A new email is unverified unless emailVerified says otherwise; the user's mailed links for the old one are void. */
+    async update(
+      input: { id: string; name?: string | null | undefined; email?: string | undefined; emailVerified?: boolean | undefined; isActive?: boolean | undefined; roles?: string[] | undefined },
+      actor: Actor,
+    ): Promise<User> {
       return db.transaction(async (tx) => {
         await lockAdminChanges(tx);
         const { row, roleNames } = await lockedUser(tx, input.id);
@@ -120,22 +125,32 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
         const disabling = input.isActive === false && row.isActive;
         if (losesAdmin || disabling) await guardLastAdmin(tx, row, roleNames);
 
+        const email = input.email === undefined ? undefined : normalizeEmail(input.email);
+        const emailChanged = email !== undefined && email !== row.email;
+        const emailVerified = input.emailVerified ?? (emailChanged ? false : undefined);
         const [updated] = await tx
           .update(users)
           .set({
             ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(emailChanged ? { email } : {}),
+            ...(emailVerified !== undefined ? { emailVerified } : {}),
             ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
             updatedAt: new Date(),
           })
           .where(eq(users.id, row.id))
-          .returning();
+          .returning()
+          .catch((error: unknown) => {
+            throw isUniqueViolation(error) ? emailTaken() : error;
+          });
+        if (emailChanged) await voidTokens(tx, row.id);
         if (rolesChanged) {
           await setRoles(tx, row.id, nextRoles);
           await audit.record({ type: 'role_changed', success: true, userId: row.id, actorId: actor.userId, metadata: { from: roleNames, to: nextRoles }, ...actor.meta }, tx);
         }
         if (disabling) await endUserSessions(tx, row.id);
         const changes = Object.keys(input).filter((k) => k !== 'id');
-        await audit.record({ type: 'user_updated', success: true, userId: row.id, actorId: actor.userId, metadata: { changes }, ...actor.meta }, tx);
+        const emailChange = emailChanged ? { email: { from: row.email, to: email } } : {};
+        await audit.record({ type: 'user_updated', success: true, userId: row.id, actorId: actor.userId, metadata: { changes, ...emailChange }, ...actor.meta }, tx);
         return view(updated!, tx);
       });
     },

@@ -1,23 +1,27 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
-import { AppError, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
+import type { Config } from '../config.ts';
+import { AppError, EMAIL_NOT_VERIFIED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
 import type { TokenSet, VerifyResult } from '../common/outputs.ts';
 import { BUILT_IN_ROLES } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
 import type { Access } from './rbac.ts';
-import { endSession, endUserSessions, sessionOfRefreshToken } from './sessions.ts';
+import { enqueueMail } from './outbox.ts';
+import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { loadSignedIn } from './signed-in.ts';
 import type { AccessClaims, TokenService } from './tokens.ts';
 import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin } from './users.ts';
 
 export interface AuthDeps {
+  config: Pick<Config, 'emailVerification'>;
   db: Db;
   audit: Audit;
   passwords: Passwords;
   tokens: TokenService;
+  outbox: { kick(): void };
 }
 
 export interface Bearer {
@@ -26,7 +30,7 @@ export interface Bearer {
   access: Access;
 }
 
-export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
+export function createAuthService({ config, db, audit, passwords, tokens, outbox }: AuthDeps) {
   async function startSession(userId: string, meta: RequestMeta): Promise<TokenSet> {
     const row = await recordLogin(db, userId);
     const issued = await tokens.mint(userId, meta);
@@ -46,26 +50,43 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
     }
     // A hash of the password as typed, not normalized: replaced by a hash of the normalized one.
     if (check.rehash) await db.update(users).set({ passwordHash: await passwords.hash(input.password) }).where(eq(users.id, user.id));
+    // Told only to whoever knows the password, so it reveals nothing about the address.
+    if (config.emailVerification === 'required' && !user.emailVerified) {
+      await audit.record({ type: 'login_failed', success: false, userId: user.id, reason: 'email_not_verified', metadata: { email, ...context }, ...meta });
+      throw new AppError('EMAIL_NOT_VERIFIED', EMAIL_NOT_VERIFIED_MESSAGE, { reason: 'EMAIL_NOT_VERIFIED' });
+    }
+    return user;
+  }
+
+  /** A new account with the user role, and its verification mail unless verification is off. */
+  async function createAccount(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<UserRow> {
+    const email = normalizeEmail(input.email);
+    passwords.assertStrong(input.password, [email.split('@')[0] ?? '', input.name ?? '']);
+    const passwordHash = await passwords.hash(input.password);
+    const onCreated = config.emailVerification === 'off' ? undefined : (tx: Db, row: UserRow) => enqueueMail(tx, { kind: 'verify-email', userId: row.id });
+    let user;
+    try {
+      user = await insertUser(db, { email, passwordHash, name: input.name, roles: [BUILT_IN_ROLES.user], onCreated });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'EMAIL_TAKEN') {
+        await audit.record({ type: 'register', success: false, reason: 'email_taken', metadata: { email, ...context }, ...meta });
+      }
+      throw error;
+    }
+    if (onCreated) outbox.kick();
+    await audit.record({ type: 'register', success: true, userId: user.id, metadata: context, ...meta });
     return user;
   }
 
   return {
+    /** Under EMAIL_VERIFICATION=required the account is made, and sign-in waits for the mailed link. */
     async register(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
-      const email = normalizeEmail(input.email);
-      passwords.assertStrong(input.password, [email.split('@')[0] ?? '', input.name ?? '']);
-      const passwordHash = await passwords.hash(input.password);
-      let user;
-      try {
-        user = await insertUser(db, { email, passwordHash, name: input.name, roles: [BUILT_IN_ROLES.user] });
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'EMAIL_TAKEN') {
-          await audit.record({ type: 'register', success: false, reason: 'email_taken', metadata: { email }, ...meta });
-        }
-        throw error;
-      }
-      await audit.record({ type: 'register', success: true, userId: user.id, ...meta });
+      const user = await createAccount(input, meta);
+      if (config.emailVerification === 'required') throw new AppError('EMAIL_NOT_VERIFIED', EMAIL_NOT_VERIFIED_MESSAGE, { reason: 'EMAIL_NOT_VERIFIED' });
       return startSession(user.id, meta);
     },
+
+    createAccount,
 
     authenticate,
 
@@ -97,11 +118,16 @@ export function createAuthService({ db, audit, passwords, tokens }: AuthDeps) {
       return { ...result.tokens, tokenType: 'Bearer', user: await loadUser(db, user) };
     },
 
-    async logout(refreshToken: string, meta: RequestMeta): Promise<{ success: true }> {
+    /** Ends the session of a refresh token or, without one, of a bearer access token. */
+    async logout({ refreshToken, accessToken }: { refreshToken?: string | undefined; accessToken?: string | undefined }, meta: RequestMeta): Promise<{ success: true }> {
       // Always a success: a logout must not tell whether a token was ever valid.
-      const session = await sessionOfRefreshToken(db, refreshToken);
-      if (session) {
-        await endSession(db, session.sessionKey);
+      let session: { sessionKey: string; userId: string | null } | undefined;
+      if (refreshToken) session = await sessionOfRefreshToken(db, refreshToken);
+      else if (accessToken) {
+        const claims = await tokens.verifySignature(accessToken);
+        if (claims?.sid) session = { sessionKey: sessionKeyOf(claims.sid), userId: claims.sub };
+      }
+      if (session && (await endSession(db, session.sessionKey))) {
         await audit.record({ type: 'logout', success: true, userId: session.userId, ...meta });
       }
       return { success: true };

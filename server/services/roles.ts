@@ -1,5 +1,5 @@
 import { and, count, eq, inArray, ne } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
+import { isUniqueViolation, type Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import type { RoleView } from '../common/outputs.ts';
@@ -135,11 +135,3 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
 }
 
 export type RoleAdmin = ReturnType<typeof createRoleAdmin>;
-
-/** PostgreSQL's unique_violation, through Drizzle's error wrapper on either driver. */
-export function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
-}

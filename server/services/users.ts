@@ -49,7 +49,11 @@ export interface NewUser {
   passwordHash: string;
   name?: string | null | undefined;
   roles: string[];
+  /** Runs in the insert's transaction (the verification mail's outbox row). */
+  onCreated?: ((tx: Db, row: UserRow) => Promise<void>) | undefined;
 }
+
+export const emailTaken = (field = 'email') => new AppError('EMAIL_TAKEN', 'An account with this email already exists', { fieldErrors: { [field]: ['Already registered'] } });
 
 /** Inserts a user with roles in one transaction; EMAIL_TAKEN when the address is in use. */
 export async function insertUser(db: Db, input: NewUser): Promise<UserRow> {
@@ -59,8 +63,9 @@ export async function insertUser(db: Db, input: NewUser): Promise<UserRow> {
       .values({ email: normalizeEmail(input.email), passwordHash: input.passwordHash, name: input.name ?? null })
       .onConflictDoNothing({ target: users.email })
       .returning();
-    if (!row) throw new AppError('EMAIL_TAKEN', 'An account with this email already exists', { fieldErrors: { email: ['Already registered'] } });
+    if (!row) throw emailTaken();
     await setRoles(tx, row.id, input.roles);
+    await input.onCreated?.(tx, row);
     return row;
   });
 }

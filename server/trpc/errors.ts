@@ -12,8 +12,8 @@ export function publicErrorOf(error: TRPCError): PublicError {
   // Only input validation is the caller's business; a ZodError elsewhere (a failed output) is internal.
   if (error.code === 'BAD_REQUEST' && cause instanceof ZodError) return { message: 'Invalid input', fieldErrors: fieldErrorsOf(cause) };
   if (cause instanceof AppError) {
-    const { fieldErrors, retryAfterSeconds } = cause.details;
-    return { message: cause.message, ...(fieldErrors ? { fieldErrors } : {}), ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+    const { fieldErrors, retryAfterSeconds, reason } = cause.details;
+    return { message: cause.message, ...(fieldErrors ? { fieldErrors } : {}), ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}), ...(reason ? { reason } : {}) };
   }
   return { message: error.code === 'INTERNAL_SERVER_ERROR' ? 'Internal error' : error.message };
 }

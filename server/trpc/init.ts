@@ -41,10 +41,15 @@ export const publicProcedure = t.procedure.use(async ({ next }) => translated(aw
 // The scheme is case-insensitive (RFC 9110 section 11.1).
 const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*)$/i;
 
+/** The token of an `Authorization: Bearer` header, unchecked. */
+export function bearerToken(ctx: Context): string | undefined {
+  return (ctx.authorization ? BEARER.exec(ctx.authorization) : null)?.[1];
+}
+
 /** A valid token of a live session of an active user, all read per request: a logout or role change applies at once. */
 export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
-  const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
-  const bearer = match?.[1] ? await ctx.deps.auth.bearer(match[1]) : null;
+  const token = bearerToken(ctx);
+  const bearer = token ? await ctx.deps.auth.bearer(token) : null;
   if (!bearer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
   const { claims, user, access } = bearer;
   ctx.onAuthenticated?.(user.id);

@@ -15,7 +15,16 @@ export const ACCESS_TOKEN = 'gatehouse.accessToken';
  * credentials or a dead refresh token, never an expired access token, so it must not trigger a
  * refresh; nor should an expiring access token delay a sign-in.
  */
-const PUBLIC: ReadonlySet<string> = new Set<ProcedurePath>(['auth.register', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.verify']);
+const PUBLIC: ReadonlySet<string> = new Set<ProcedurePath>([
+  'auth.register',
+  'auth.login',
+  'auth.refresh',
+  'auth.verify',
+  'auth.requestPasswordReset',
+  'auth.resetPassword',
+  'auth.verifyEmail',
+  'auth.confirmEmailChange',
+]);
 const ISSUES_TOKENS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.register', 'auth.login', 'auth.refresh']);
 
 const toClientError = (error: unknown) => TRPCClientError.from<AppRouter>(error instanceof Error ? error : new Error(String(error)));
@@ -31,7 +40,8 @@ export function sessionLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
             try {
               if ('data' in result && ISSUES_TOKENS.has(op.path)) keeper.adopt(result.data as TokenSet);
               const input = op.input as { refreshToken?: unknown } | undefined;
-              const endsOwnSession = op.path === 'auth.logout' && input?.refreshToken === keeper.get()?.refreshToken;
+              // A logout without a refresh token ends the session of the access token sent with it.
+              const endsOwnSession = op.path === 'auth.logout' && (input?.refreshToken === undefined || input.refreshToken === keeper.get()?.refreshToken);
               // auth.logoutAll ends the caller's own session along with the others.
               if ('data' in result && (endsOwnSession || op.path === 'auth.logoutAll')) keeper.adopt(null);
             } catch (error) {

@@ -1,5 +1,6 @@
 import { successView, tokenSetView, verifyResultView } from '../../common/outputs.ts';
-import { authedProcedure, publicProcedure, router, z } from '../init.ts';
+import { AppError } from '../../errors.ts';
+import { authedProcedure, bearerToken, publicProcedure, router, z } from '../init.ts';
 import { email, name, password, token } from '../../common/inputs.ts';
 
 const tags = ['Sign-in'];
@@ -56,10 +57,20 @@ export const authRouter = router({
     .mutation(({ ctx, input }) => ctx.deps.auth.refresh(input.refreshToken, ctx.meta)),
 
   logout: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/logout', protect: false, tags, summary: 'End the session of a refresh token', errorResponses: [400] } })
-    .input(z.strictObject({ refreshToken: token }))
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/logout',
+        protect: false,
+        tags,
+        summary: 'End a session',
+        description: 'Ends the session of the refresh token given or, with no body, of the bearer access token. Always a success.',
+        errorResponses: [400],
+      },
+    })
+    .input(z.strictObject({ refreshToken: token.optional() }).optional())
     .output(successView)
-    .mutation(({ ctx, input }) => ctx.deps.auth.logout(input.refreshToken, ctx.meta)),
+    .mutation(({ ctx, input }) => ctx.deps.auth.logout({ refreshToken: input?.refreshToken, accessToken: bearerToken(ctx) }, ctx.meta)),
 
   logoutAll: authedProcedure
     .meta({ openapi: { method: 'POST', path: '/auth/logout-all', tags, summary: 'End every session of the signed-in user', errorResponses: [401] } })
@@ -81,4 +92,87 @@ export const authRouter = router({
     .input(z.strictObject({ token }))
     .output(verifyResultView)
     .mutation(({ ctx, input }) => ctx.deps.rateLimits.verify.run('', ctx.meta, () => ctx.deps.auth.verify(input.token), (result) => result.active)),
+
+  requestPasswordReset: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/password-reset/request',
+        protect: false,
+        tags,
+        summary: 'Mail a password-reset link',
+        description: 'The same answer, in the same time, whether or not the address has an account. The link works 30 minutes.',
+        errorResponses: [400, 429],
+      },
+    })
+    .input(z.strictObject({ email }))
+    .output(successView)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.deps.rateLimits.passwordReset.begin(input.email, ctx.meta);
+      return ctx.deps.recovery.requestPasswordReset(input.email, ctx.meta);
+    }),
+
+  resetPassword: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/password-reset',
+        protect: false,
+        tags,
+        summary: 'Set a new password with a mailed reset token',
+        description: 'Ends every session of the user.',
+        errorResponses: [400],
+      },
+    })
+    .input(z.strictObject({ token, newPassword: password }))
+    .output(successView)
+    .mutation(({ ctx, input }) => ctx.deps.recovery.resetPassword(input.token, input.newPassword, ctx.meta)),
+
+  verifyEmail: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/auth/verify-email', protect: false, tags, summary: 'Verify the address with a mailed token', errorResponses: [400] } })
+    .input(z.strictObject({ token }))
+    .output(successView)
+    .mutation(({ ctx, input }) => ctx.deps.recovery.verifyEmail(input.token, ctx.meta)),
+
+  resendVerification: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/verify-email/resend',
+        protect: false,
+        tags,
+        summary: 'Mail a new verification link',
+        description: "To the signed-in user's address (bearer), or to `email`: the same answer whether or not it has an unverified account.",
+        errorResponses: [400, 401, 429],
+      },
+    })
+    .input(z.strictObject({ email: email.optional() }).optional())
+    .output(successView)
+    .mutation(async ({ ctx, input }) => {
+      if (input?.email) {
+        await ctx.deps.rateLimits.resendVerification.begin(input.email, ctx.meta);
+        return ctx.deps.recovery.resendVerification({ email: input.email });
+      }
+      const token = bearerToken(ctx);
+      const bearer = token ? await ctx.deps.auth.bearer(token) : null;
+      if (!bearer) throw new AppError('INVALID_TOKEN', 'Sign in, or give the email address');
+      await ctx.deps.rateLimits.resendVerification.begin(bearer.user.email, ctx.meta, { userId: bearer.user.id });
+      return ctx.deps.recovery.resendVerification({ userId: bearer.user.id });
+    }),
+
+  confirmEmailChange: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/confirm-email-change',
+        protect: false,
+        tags,
+        summary: 'Move the account to a new address with the mailed token',
+        description: 'Answers 409 if another account took the address meanwhile.',
+        errorResponses: [400, 409],
+      },
+    })
+    .input(z.strictObject({ token }))
+    .output(successView)
+    .mutation(({ ctx, input }) => ctx.deps.recovery.confirmEmailChange(input.token, ctx.meta)),
 });

@@ -1,5 +1,5 @@
 import type { Self } from '../../services/account.ts';
-import { name, password, sessionId } from '../../common/inputs.ts';
+import { email, name, password, sessionId } from '../../common/inputs.ts';
 import { sessionView, successView, userWithProfileView } from '../../common/outputs.ts';
 import type { Context } from '../context.ts';
 import { authedProcedure, router, z } from '../init.ts';
@@ -62,6 +62,27 @@ export const meRouter = router({
     .mutation(async ({ ctx, input }) => {
       const attempt = await ctx.deps.rateLimits.changePassword.begin(ctx.user.id, ctx.meta, { userId: ctx.user.id });
       const result = await ctx.deps.account.changePassword(self(ctx), input);
+      await attempt.succeeded();
+      return result;
+    }),
+
+  changeEmail: authedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/change-email',
+        tags,
+        summary: 'Change the email address',
+        description: 'Needs the current password. Mails a confirmation link to the new address and a notice to the old one; the address changes when the link is used.',
+        errorResponses: [400, 401, 409, 429],
+      },
+    })
+    .input(z.strictObject({ newEmail: email, currentPassword: password }))
+    .output(successView)
+    .mutation(async ({ ctx, input }) => {
+      // Limited as a password change: both guess at the current password.
+      const attempt = await ctx.deps.rateLimits.changePassword.begin(ctx.user.id, ctx.meta, { userId: ctx.user.id });
+      const result = await ctx.deps.account.changeEmail(self(ctx), input);
       await attempt.succeeded();
       return result;
     }),

@@ -54,11 +54,21 @@ export const adminUsersRouter = router({
         path: '/users/{id}',
         tags,
         summary: 'Update a user',
-        description: 'Disabling a user ends every session of theirs. The last active admin cannot be disabled or lose the admin role (409).',
+        description:
+          'Disabling a user ends every session of theirs. A new email is unverified unless `emailVerified` is given. The last active admin cannot be disabled or lose the admin role (409).',
         errorResponses: [400, 401, 403, 404, 409],
       },
     })
-    .input(z.strictObject({ id: uuid, name: name.nullable().optional(), isActive: boolOrText.optional(), roles: z.array(roleName).max(20).optional() }))
+    .input(
+      z.strictObject({
+        id: uuid,
+        name: name.nullable().optional(),
+        email: email.optional(),
+        emailVerified: boolOrText.optional(),
+        isActive: boolOrText.optional(),
+        roles: z.array(roleName).max(20).optional(),
+      }),
+    )
     .output(userView)
     .mutation(({ ctx, input }) => ctx.deps.userAdmin.update(input, ctx.actor)),
 
@@ -82,4 +92,10 @@ export const adminUsersRouter = router({
     .input(z.strictObject({ id: uuid }))
     .output(successView)
     .mutation(({ ctx, input }) => ctx.deps.userAdmin.revokeSessions(input.id, ctx.actor)),
+
+  sendPasswordReset: requirePermission('users:write')
+    .meta({ openapi: { method: 'POST', path: '/users/{id}/password-reset', tags, summary: "Mail a password-reset link to the user's address", errorResponses: [400, 401, 403, 404] } })
+    .input(z.strictObject({ id: uuid }))
+    .output(successView)
+    .mutation(({ ctx, input }) => ctx.deps.recovery.sendPasswordReset(input.id, ctx.actor)),
 });
