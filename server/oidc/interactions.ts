@@ -176,7 +176,9 @@ export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    return finish(ctx, { consent: { grantId } });
+    // prompt=create stays resolved past consent, or the flow would ask for sign-up again.
+    const created = (details.lastSubmission as { create?: unknown } | undefined)?.create;
+    return finish(ctx, { consent: { grantId }, ...(created ? { create: created } : {}) });
   }
 
   return async (ctx, next) => {

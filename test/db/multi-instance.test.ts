@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startChild, type ChildServer } from '../helpers/child.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
 import { newAccount, trpcHttp } from '../helpers/server.ts';
+import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
 const redisUrl = process.env.REDIS_URL;
 const title = usingPostgres
@@ -19,6 +20,7 @@ describe.skipIf(!usingPostgres)(title, () => {
   let keysDir: string;
   let a: ChildServer;
   let b: ChildServer;
+  let smtp: TestSmtp;
   // A client address of its own (behind a trusted proxy), so counts in a shared Redis never meet
   // those of another run.
   const clientIp = `198.18.${randomInt(256)}.${randomInt(1, 255)}`;
@@ -26,10 +28,11 @@ describe.skipIf(!usingPostgres)(title, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    smtp = await startSmtp();
     keysDir = await mkdtemp(join(tmpdir(), 'gatehouse-multi-'));
     const portA = await freePort();
     // One public URL (one issuer) for both, as behind a load balancer; one key set.
-    const env = { DATABASE_URL: database.url, KEYS_DIR: keysDir, PUBLIC_URL: `http://127.0.0.1:${portA}`, LOGIN_RATE_LIMIT: '3/600', TRUST_PROXY: 'true', ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
+    const env = { DATABASE_URL: database.url, KEYS_DIR: keysDir, PUBLIC_URL: `http://127.0.0.1:${portA}`, LOGIN_RATE_LIMIT: '3/600', TRUST_PROXY: 'true', SMTP_URL: smtp.url, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
     // One after the other: the first creates the keys and migrates.
     a = await startChild(env, { port: portA });
     b = await startChild(env);
@@ -37,6 +40,7 @@ describe.skipIf(!usingPostgres)(title, () => {
   afterAll(async () => {
     await Promise.all([a?.kill(), b?.kill()]);
     await database?.drop();
+    await smtp?.stop();
     if (keysDir) await rm(keysDir, { recursive: true, force: true });
   });
 
@@ -76,4 +80,18 @@ describe.skipIf(!usingPostgres)(title, () => {
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await trpcHttp(a.url, 'auth.login', account, { headers })).status).toBe(429);
   });
+
+  it('sends each outbox message exactly once', async () => {
+    const accounts = Array.from({ length: 16 }, () => newAccount('outbox'));
+    // Sign-ups alternate between the instances; every one writes a row both workers could claim.
+    await Promise.all(accounts.map((account, i) => trpcHttp(i % 2 ? a.url : b.url, 'auth.register', account, { headers })));
+    await Promise.all(accounts.map((account, i) => trpcHttp(i % 2 ? b.url : a.url, 'auth.requestPasswordReset', { email: account.email }, { headers })));
+    for (const account of accounts) {
+      await smtp.waitFor((m) => m.to === account.email && m.link?.pathname === '/account/reset-password');
+      await smtp.waitFor((m) => m.to === account.email && m.link?.pathname === '/account/verify-email');
+    }
+    // Time for a second delivery to show up, if any instance were to send one.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    for (const account of accounts) expect(smtp.mails.filter((m) => m.to === account.email).map((m) => m.link?.pathname).sort()).toEqual(['/account/reset-password', '/account/verify-email']);
+  }, 60_000);
 });

@@ -104,6 +104,9 @@ describe('loadConfig', () => {
     }
     expect(problems({ ADMIN_EMAIL: 'a@b.co' }).join()).toMatch(/ADMIN_EMAIL \/ ADMIN_PASSWORD/);
     expect(problems({ ACCESS_TOKEN_TTL: '3600', REFRESH_TOKEN_TTL: '1800' }).join()).toMatch(/REFRESH_TOKEN_TTL/);
+    expect(problems({ SMTP_URL: 'http://mail.example.com' }).join()).toMatch(/^SMTP_URL/);
+    expect(problems({ MAIL_FROM: 'Gatehouse <a@b.co>\r\nBcc: x@y.z' }).join()).toMatch(/^MAIL_FROM/);
+    expect(problems({ EMAIL_VERIFICATION: 'sometimes' }).join()).toMatch(/^EMAIL_VERIFICATION/);
   });
 
   it('refuses unsafe defaults in production', () => {
@@ -111,7 +114,8 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/^PUBLIC_URL: must be an https URL/m);
     expect(found.join('\n')).toMatch(/^DATABASE_URL/m);
     expect(found.join('\n')).toMatch(/^BCRYPT_COST/m);
-    expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com' })).toEqual([]);
+    expect(found.join('\n')).toMatch(/^SMTP_URL: required in production/m);
+    expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' })).toEqual([]);
   });
 
   it('stops the process with a message naming the variable', () => {
