@@ -36,8 +36,8 @@ export async function build(outDir = join(clientDir, 'dist')): Promise<void> {
   const serverProgram = ts.createProgram({ rootNames: [appRouterFile], options: repoConfig.options });
   const routerDeclaration = declareRouter(serverProgram, appRouterFile);
 
-  // 2. The package, compiled with src/app-router.ts read as that declaration: the program never
-  //    sees server/, and type-checks the client against exactly what it will publish.
+  // 2. The package, with src/app-router.ts read as that declaration: it never sees server/, and
+  //    type-checks the client against exactly what it publishes.
   const config = readConfig(join(clientDir, 'tsconfig.build.json'), { outDir });
   const host = ts.createCompilerHost(config.options);
   const readFile = host.readFile.bind(host);

@@ -1,7 +1,6 @@
-// Writes the server's AppRouter as a standalone declaration: every procedure with its input and
-// output spelled out as plain JSON types, and nothing else. tsc's own declaration emit would keep
-// `import("../../server/...")` references (the context alone reaches the database, the provider
-// and their libraries), which a consumer of the package cannot resolve.
+// Prints the server's AppRouter as a standalone declaration: each procedure's JSON input and output.
+// Kept because tsc's own emit of AppRouter imports server/ (context, db, provider), which consumers
+// lack; test/client/package.test.ts type-checks a consumer against the output.
 import ts from 'typescript';
 
 const HEADER = `// Generated from server/trpc/router.ts by client/build/build.ts: the procedures' wire types only.

@@ -16,9 +16,8 @@ export const authEvents = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
-    // admin.audit.list pages newest first by (created_at, id); each filter it offers has an index
-    // ending in the same pair, so a filtered page is one index range scan, whatever the table size.
-    // (type, created_at, id) also serves admin.audit.suspicious (type = 'login_failed' in a window).
+    // admin.audit.list pages by (created_at, id): each of its filters has an index ending in that
+    // pair, so a page is one range scan. (type, ...) also serves admin.audit.suspicious.
     index('auth_events_created_at_id_idx').on(t.createdAt, t.id),
     index('auth_events_user_id_created_at_id_idx').on(t.userId, t.createdAt, t.id),
     index('auth_events_type_created_at_id_idx').on(t.type, t.createdAt, t.id),

@@ -1,8 +1,7 @@
 import { boolean, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-// OAuth clients managed through admin.clients and the CLI. `metadata` holds their OpenID Connect
-// client metadata (redirect_uris, grant_types, scope, ...); the secret is kept only as a SHA-256
-// digest, which is what oidc-provider compares against (see server/oidc/provider.ts).
+// OAuth clients of admin.clients and the CLI: `metadata` is their OpenID Connect client metadata;
+// the secret is kept only as a SHA-256 digest, which server/oidc/provider.ts compares against.
 export const oauthClients = pgTable('oauth_clients', {
   clientId: text('client_id').primaryKey(),
   name: text('name').notNull(),

@@ -1,8 +1,7 @@
 import { index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
-// The shared counters of rate-limiter-flexible's RateLimiterDrizzle, one row per limited key, so
-// that several instances on one database add up their counts. Keys are digests, never an email or
-// an IP in clear (server/services/rate-limits.ts).
+// rate-limiter-flexible's RateLimiterDrizzle counters, one row per key, shared by every instance on
+// the database. Keys are digests, never an email or IP in clear (server/services/rate-limits/).
 export const rateLimits = pgTable(
   'rate_limits',
   {

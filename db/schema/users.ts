@@ -30,10 +30,8 @@ export const users = pgTable(
     uniqueIndex('users_email_key').on(t.email),
     check('users_email_lower_case', sql`${t.email} = lower(${t.email})`),
     index('users_created_at_id_idx').on(t.createdAt, t.id),
-    // admin.users.list searches email and name by substring, with a total: without these, every
-    // search reads the whole table (0.9 s over a million users). Emails are stored lower-cased,
-    // names are indexed lower-cased, and the search compares lower-cased text with LIKE, which
-    // matches what ILIKE would at half the cost of rechecking each row. Needs pg_trgm (0004).
+    // Trigram indexes for admin.users.list's substring search, which compares lower-cased text with
+    // LIKE (emails are stored lower-cased, names indexed so). Needs pg_trgm (migration 0005).
     index('users_email_trgm_idx').using('gin', t.email.op('gin_trgm_ops')),
     index('users_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
   ],

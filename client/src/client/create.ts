@@ -12,10 +12,9 @@ export interface GatehouseClientOptions {
   /** Tokens of a session to resume, e.g. from storage. */
   tokens?: Tokens | null | undefined;
   /**
-   * Called whenever the client's tokens change: with the TokenSet of a sign-in, a registration or a
-   * refresh, and with null when the session is over (its refresh token was refused, or it logged
-   * out). Persist the tokens here. Called synchronously; if it throws, the call that caused the
-   * change fails with that error (the new tokens are kept).
+   * Called synchronously when the tokens change: with the TokenSet of a sign-in, registration or
+   * refresh, or null when the session is over. Persist them here; if it throws, the call that
+   * changed them fails with that error (the new tokens are kept).
    */
   onTokens?: ((tokens: TokenSet | null) => void) | undefined;
   /** A fetch implementation; the global one by default. */

@@ -60,8 +60,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (algorithms.length === 0 || refused.length > 0) throw new TypeError(`createTokenVerifier: algorithms not allowed: ${refused.join(', ') || '(none given)'}`);
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
 
-  // Discovery runs once, on the first token that parses; a failure is not cached, so the next
-  // request tries again. jose caches the key set and refetches it for a kid it does not know.
+  // Discovery runs once, for the first token that parses; a failure is not cached. jose caches the
+  // key set and refetches it for an unknown kid.
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const unavailable = (error: unknown) => new VerifierUnavailableError(`cannot fetch the keys of ${issuer}: ${(error as Error).message}`, { cause: error });
   const fetchKeys: typeof fetch = (url, init) =>

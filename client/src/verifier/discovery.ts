@@ -3,9 +3,8 @@ import { VerifierUnavailableError } from './errors.js';
 const TIMEOUT_MS = 5000;
 
 /**
- * Reads the issuer's OpenID discovery document. Its `issuer` must be exactly the configured one
- * (OpenID Connect Discovery 1.0, section 4.3), and its `jwks_uri` on the issuer's origin: otherwise
- * a misconfigured URL could make us trust another issuer's keys.
+ * Reads the issuer's discovery document: its `issuer` must be exactly the configured one (OpenID
+ * Connect Discovery 1.0, section 4.3), and its `jwks_uri` on the issuer's origin.
  */
 export async function discover(issuer: string): Promise<{ jwksUri: URL }> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
@@ -20,8 +19,7 @@ export async function discover(issuer: string): Promise<{ jwksUri: URL }> {
   const { issuer: announced, jwks_uri: jwksUri } = (document ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
   if (announced !== issuer) throw new VerifierUnavailableError(`discovery at ${url} names issuer ${JSON.stringify(announced)}, not ${issuer}`);
   if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) throw new VerifierUnavailableError(`discovery at ${url} has no valid jwks_uri`);
-  // Keys from anywhere else would let whoever can change the document (a cache poisoned through a
-  // Host header, say) choose the keys we trust.
+  // Otherwise whoever can change the document (e.g. a poisoned cache) would choose the keys we trust.
   if (new URL(jwksUri).origin !== new URL(issuer).origin) throw new VerifierUnavailableError(`discovery at ${url} names a jwks_uri on another origin: ${jwksUri}`);
   return { jwksUri: new URL(jwksUri) };
 }
