@@ -43,6 +43,10 @@ export const RATE_LIMITED_MESSAGE = 'Too many attempts, try again later';
 
 export const EMAIL_NOT_VERIFIED_MESSAGE = 'Confirm your email address to sign in: use the link we sent you';
 
+export function emailNotVerified(): AppError {
+  return new AppError('EMAIL_NOT_VERIFIED', EMAIL_NOT_VERIFIED_MESSAGE, { reason: 'EMAIL_NOT_VERIFIED' });
+}
+
 /** The one answer for a mailed link that is unknown, used, expired, voided or another user's. */
 export function invalidLink(): AppError {
   return new AppError('INVALID_INPUT', 'This link is invalid or has expired', { fieldErrors: { token: ['This link is invalid or has expired'] } });

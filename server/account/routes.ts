@@ -6,7 +6,8 @@ import type { Config } from '../config.ts';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { email, password, token } from '../common/inputs.ts';
-import { messagePage, sendPage } from '../common/page.ts';
+import type { RequestMeta } from '../common/audit-events.ts';
+import { messagePage, sendPage, type Page } from '../common/page.ts';
 import { readForm } from '../request/body.ts';
 import { requestMeta } from '../request/meta.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
@@ -27,51 +28,58 @@ const returnToOf = (value: string | null | undefined) => (value && RETURN_TO.tes
 const INVALID_LINK = 'This link is invalid or has expired. Ask for a new one.';
 const SENT = 'If an account uses this address, we have sent it a link. It may take a minute to arrive.';
 
-type Handler = (ctx: Koa.Context, form: URLSearchParams) => Promise<void>;
+interface AccountPage {
+  get(ctx: Koa.Context): Promise<void> | void;
+  post(ctx: Koa.Context, form: URLSearchParams): Promise<void>;
+  /** Its form posts the mailed token back. */
+  carriesToken?: true;
+}
 
 export function createAccountRoutes({ recovery, rateLimits, config, log }: AccountRouteDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;
   const linkToken = (value: unknown) => token.safeParse(value).data;
 
-  const pages: Record<string, { get(ctx: Koa.Context): Promise<void> | void; post: Handler; carriesToken?: true }> = {
-    '/account/verify-email': {
-      carriesToken: true,
-      get(ctx) {
-        const value = linkToken(ctx.query.token);
-        return value ? sendPage(ctx, verifyEmailPage({ token: value })) : sendPage(ctx, messagePage('Link invalid', INVALID_LINK), 400);
-      },
-      async post(ctx, form) {
-        await recovery.verifyEmail(form.get('token') ?? '', requestMeta(ctx));
-        sendPage(ctx, donePage('Email verified', 'Your email address is verified. You can close this page.'));
-      },
+  /** A link whose page is one button: GET shows it, its POST uses the token. */
+  const confirmByLink = (form: (props: { token: string }) => Page, use: (token: string, meta: RequestMeta) => Promise<unknown>, done: () => Page): AccountPage => ({
+    carriesToken: true,
+    get(ctx) {
+      const value = linkToken(ctx.query.token);
+      return value ? sendPage(ctx, form({ token: value })) : sendPage(ctx, messagePage('Link invalid', INVALID_LINK), 400);
     },
+    async post(ctx, body) {
+      await use(body.get('token') ?? '', requestMeta(ctx));
+      sendPage(ctx, done());
+    },
+  });
 
-    '/account/confirm-email': {
-      carriesToken: true,
-      get(ctx) {
-        const value = linkToken(ctx.query.token);
-        return value ? sendPage(ctx, confirmEmailPage({ token: value })) : sendPage(ctx, messagePage('Link invalid', INVALID_LINK), 400);
-      },
-      async post(ctx, form) {
-        await recovery.confirmEmailChange(form.get('token') ?? '', requestMeta(ctx));
-        sendPage(ctx, donePage('Email changed', 'Your account now uses its new address. Sign in with it from now on.'));
-      },
+  /** A form that asks for an address and mails it: the same answer whoever holds the address. */
+  type AddressForm = (props: { returnTo?: string | undefined; email?: string; error?: string }) => Page;
+  const mailOnRequest = (form: AddressForm, send: (address: string, meta: RequestMeta, returnTo: string | undefined) => Promise<void>): AccountPage => ({
+    get(ctx) {
+      sendPage(ctx, form({ returnTo: returnToOf(ctx.query.return_to as string | undefined) }));
     },
+    async post(ctx, body) {
+      const returnTo = returnToOf(body.get('return_to'));
+      const parsed = email.safeParse(body.get('email') ?? '');
+      if (!parsed.success) return sendPage(ctx, form({ returnTo, email: body.get('email')?.slice(0, 254) ?? '', error: 'Enter a valid email address.' }), 400);
+      await send(parsed.data, requestMeta(ctx), returnTo);
+      sendPage(ctx, donePage('Check your mail', SENT, returnTo, 'Back to sign-in'));
+    },
+  });
 
-    '/account/forgot-password': {
-      get(ctx) {
-        sendPage(ctx, forgotPasswordPage({ returnTo: returnToOf(ctx.query.return_to as string | undefined) }));
-      },
-      async post(ctx, form) {
-        const returnTo = returnToOf(form.get('return_to'));
-        const parsed = email.safeParse(form.get('email') ?? '');
-        if (!parsed.success) return sendPage(ctx, forgotPasswordPage({ returnTo, email: form.get('email')?.slice(0, 254) ?? '', error: 'Enter a valid email address.' }), 400);
-        const meta = requestMeta(ctx);
-        await rateLimits.passwordReset.begin(parsed.data, meta);
-        await recovery.requestPasswordReset(parsed.data, meta, { returnTo });
-        sendPage(ctx, donePage('Check your mail', SENT, returnTo, 'Back to sign-in'));
-      },
-    },
+  const pages: Record<string, AccountPage> = {
+    '/account/verify-email': confirmByLink(verifyEmailPage, recovery.verifyEmail, () => donePage('Email verified', 'Your email address is verified. You can close this page.')),
+
+    '/account/confirm-email': confirmByLink(
+      confirmEmailPage,
+      recovery.confirmEmailChange,
+      () => donePage('Email changed', 'Your account now uses its new address. Sign in with it from now on.'),
+    ),
+
+    '/account/forgot-password': mailOnRequest(forgotPasswordPage, async (address, meta, returnTo) => {
+      await rateLimits.passwordReset.begin(address, meta);
+      await recovery.requestPasswordReset(address, meta, { returnTo });
+    }),
 
     '/account/reset-password': {
       carriesToken: true,
@@ -97,19 +105,10 @@ export function createAccountRoutes({ recovery, rateLimits, config, log }: Accou
       },
     },
 
-    '/account/resend-verification': {
-      get(ctx) {
-        sendPage(ctx, resendVerificationPage({ returnTo: returnToOf(ctx.query.return_to as string | undefined) }));
-      },
-      async post(ctx, form) {
-        const returnTo = returnToOf(form.get('return_to'));
-        const parsed = email.safeParse(form.get('email') ?? '');
-        if (!parsed.success) return sendPage(ctx, resendVerificationPage({ returnTo, email: form.get('email')?.slice(0, 254) ?? '', error: 'Enter a valid email address.' }), 400);
-        await rateLimits.resendVerification.begin(parsed.data, requestMeta(ctx));
-        await recovery.resendVerification({ email: parsed.data });
-        sendPage(ctx, donePage('Check your mail', SENT, returnTo, 'Back to sign-in'));
-      },
-    },
+    '/account/resend-verification': mailOnRequest(resendVerificationPage, async (address, meta) => {
+      await rateLimits.resendVerification.begin(address, meta);
+      await recovery.resendVerification({ email: address });
+    }),
   };
 
   return async (ctx, next) => {

@@ -17,6 +17,17 @@ export const TOKEN_TTL_SECONDS: Record<AccountTokenKind, number> = {
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
+/** Unknown, used, expired and malformed tokens, and tokens of another kind, all match nothing. */
+const live = (kind: AccountTokenKind, token: string, now: Date) =>
+  and(eq(accountTokens.id, digest(token)), eq(accountTokens.kind, kind), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, now));
+
+/** The row of a live token, read without using it up; undefined for any other token. */
+export async function findLiveToken(db: Db, kind: AccountTokenKind, token: string): Promise<AccountTokenRow | undefined> {
+  if (!TOKEN.test(token)) return undefined;
+  const [row] = await db.select().from(accountTokens).where(live(kind, token, new Date())).limit(1);
+  return row;
+}
+
 /** A new token for the user; every unused token of the same kind the user had is void from now on. */
 export async function issueToken(db: Db, kind: AccountTokenKind, userId: string, email: string): Promise<string> {
   const token = randomBytes(32).toString('base64url');
@@ -29,18 +40,14 @@ export async function issueToken(db: Db, kind: AccountTokenKind, userId: string,
 }
 
 /**
- * Uses the token up, atomically: of two requests with the same token, one wins. Unknown, used,
- * expired and malformed tokens, and tokens of another kind, fail alike (invalidLink). Call inside
- * the transaction of the change the token allows, so that a failed change leaves it unused.
+ * Uses the token up, atomically: of two requests with the same token, one wins; any other token
+ * fails alike (invalidLink). Call inside the transaction of the change the token allows, so that a
+ * failed change leaves it unused.
  */
 export async function consumeToken(tx: Db, kind: AccountTokenKind, token: string): Promise<AccountTokenRow> {
   if (!TOKEN.test(token)) throw invalidLink();
   const now = new Date();
-  const [row] = await tx
-    .update(accountTokens)
-    .set({ usedAt: now })
-    .where(and(eq(accountTokens.id, digest(token)), eq(accountTokens.kind, kind), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, now)))
-    .returning();
+  const [row] = await tx.update(accountTokens).set({ usedAt: now }).where(live(kind, token, now)).returning();
   if (!row) throw invalidLink();
   return row;
 }

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { users, type UserRow } from '../../db/schema/index.ts';
 import type { Config } from '../config.ts';
-import { AppError, EMAIL_NOT_VERIFIED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
+import { AppError, emailNotVerified, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
 import type { TokenSet, VerifyResult } from '../common/outputs.ts';
 import { BUILT_IN_ROLES } from '../common/permissions.ts';
@@ -53,7 +53,7 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
     // Told only to whoever knows the password, so it reveals nothing about the address.
     if (config.emailVerification === 'required' && !user.emailVerified) {
       await audit.record({ type: 'login_failed', success: false, userId: user.id, reason: 'email_not_verified', metadata: { email, ...context }, ...meta });
-      throw new AppError('EMAIL_NOT_VERIFIED', EMAIL_NOT_VERIFIED_MESSAGE, { reason: 'EMAIL_NOT_VERIFIED' });
+      throw emailNotVerified();
     }
     return user;
   }
@@ -82,7 +82,7 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
     /** Under EMAIL_VERIFICATION=required the account is made, and sign-in waits for the mailed link. */
     async register(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
       const user = await createAccount(input, meta);
-      if (config.emailVerification === 'required') throw new AppError('EMAIL_NOT_VERIFIED', EMAIL_NOT_VERIFIED_MESSAGE, { reason: 'EMAIL_NOT_VERIFIED' });
+      if (config.emailVerification === 'required') throw emailNotVerified();
       return startSession(user.id, meta);
     },
 

@@ -1,11 +1,10 @@
 // The flows of mailed links: password reset, email verification, confirming a new address.
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { isUniqueViolation, type Db } from '../../db/client.ts';
-import { accountTokens, users } from '../../db/schema/index.ts';
+import { users } from '../../db/schema/index.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
-import { digest } from '../common/digest.ts';
 import { AppError, invalidLink } from '../errors.ts';
-import { consumeToken, voidTokens } from './account-tokens.ts';
+import { consumeToken, findLiveToken, voidTokens } from './account-tokens.ts';
 import type { Audit } from './audit.ts';
 import { enqueueMail } from './outbox.ts';
 import type { Passwords } from './passwords.ts';
@@ -26,13 +25,7 @@ const SUCCESS = { success: true } as const;
 export function createRecoveryService({ db, audit, passwords, outbox }: RecoveryDeps) {
   /** The user of a live reset token, read without using it up. */
   async function resetTokenUser(token: string) {
-    const [row] = /^[A-Za-z0-9_-]{43}$/.test(token)
-      ? await db
-          .select()
-          .from(accountTokens)
-          .where(and(eq(accountTokens.id, digest(token)), eq(accountTokens.kind, 'password_reset'), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, new Date())))
-          .limit(1)
-      : [];
+    const row = await findLiveToken(db, 'password_reset', token);
     const user = row ? await findUserById(db, row.userId) : undefined;
     // A token made before the password last changed is void.
     if (!row || !user || !user.isActive || row.createdAt < user.passwordChangedAt) throw invalidLink();

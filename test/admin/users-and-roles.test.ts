@@ -71,9 +71,9 @@ describe('admin.users', () => {
     expect(events[0]).toMatchObject({ actorId: admin.user.id, success: true });
   });
 
-  it('refuses mass assignment on update: only name, isActive and roles', async () => {
+  it('refuses mass assignment on update: only name, email, emailVerified, isActive and roles', async () => {
     const target = await signIn(gh);
-    for (const attempt of [{ email: 'evil@example.com' }, { emailVerified: true }, { passwordHash: 'x' }, { createdAt: '2000-01-01' }]) {
+    for (const attempt of [{ passwordHash: 'x' }, { createdAt: '2000-01-01' }, { mfaEnabled: true }, { lastLoginAt: '2000-01-01' }, { emailVerified: 'yes' }]) {
       await rejects(admin.caller.admin.users.update({ id: target.user.id, ...attempt } as never), 'BAD_REQUEST');
     }
     const [row] = await gh.deps.database.db.select().from(users).where(eq(users.id, target.user.id));

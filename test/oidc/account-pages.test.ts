@@ -1,11 +1,9 @@
 // The hosted pages around sign-in, in a real headless Chromium: forgot password → mail → reset →
 // sign in → consent, and sign-up from the login page or straight from prompt=create.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveChromium, launchChromium } from '../helpers/chromium.ts';
+import { haveChromium, launchChromium, startLandingApp } from '../helpers/chromium.ts';
 import { operator } from '../../server/services/rbac.ts';
 import { newAccount, startTestServer, TEST_META, type TestServer } from '../helpers/server.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
@@ -13,22 +11,18 @@ import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 describe.skipIf(!haveChromium)('hosted account pages in Chromium', () => {
   let smtp: TestSmtp;
   let browser: Browser;
-  let app: Server;
+  let app: Awaited<ReturnType<typeof startLandingApp>>;
   let appUrl: string;
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    app = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`landed ${req.url}`);
-    });
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-    appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    app = await startLandingApp();
+    appUrl = app.url;
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => app?.close(resolve));
+    await app?.close();
     await smtp?.stop();
   });
 

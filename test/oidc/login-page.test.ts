@@ -1,9 +1,7 @@
 // The hosted login page in a real headless Chromium, the way a person meets it.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { haveChromium, launchChromium } from '../helpers/chromium.ts';
+import { haveChromium, launchChromium, startLandingApp } from '../helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -11,23 +9,18 @@ import { newAccount, signIn, startTestServer, type TestServer } from '../helpers
 describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
   let gh: TestServer;
   let browser: Browser;
-  let app: Server;
+  let app: Awaited<ReturnType<typeof startLandingApp>>;
   let appUrl: string;
 
   beforeAll(async () => {
     gh = await startTestServer();
-    // The third-party app's callback: it just says where the browser landed.
-    app = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`landed ${req.url}`);
-    });
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-    appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    app = await startLandingApp();
+    appUrl = app.url;
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => app?.close(resolve));
+    await app?.close();
     await gh?.close();
   });
 
