@@ -11,7 +11,7 @@ import type { Passwords } from './passwords.ts';
 import type { Access } from './rbac.ts';
 import { enqueueMail } from './outbox.ts';
 import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
-import { loadSignedIn } from './signed-in.ts';
+import { loadLiveAccess, loadSignedIn } from './signed-in.ts';
 import type { AccessClaims, TokenService } from './tokens.ts';
 import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin } from './users.ts';
 
@@ -154,9 +154,9 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
       if (!claims) return { active: false };
       let { roles, permissions } = claims;
       if (claims.sid !== undefined) {
-        const signedIn = await loadSignedIn(db, claims.sub, claims.sid);
-        if (!signedIn?.user.isActive) return { active: false };
-        ({ roles, permissions } = signedIn.access);
+        const access = await loadLiveAccess(db, claims.sub, claims.sid);
+        if (!access) return { active: false };
+        ({ roles, permissions } = access);
       }
       return { active: true, sub: claims.sub, clientId: claims.client_id, scope: claims.scope ?? '', roles, permissions, sid: claims.sid ?? null, exp: claims.exp };
     },

@@ -54,3 +54,23 @@ export async function loadSignedIn(db: Db, userId: string, sid: string): Promise
   if (!found || found.sessionAlive !== true) return undefined;
   return { user: toUserRow(found.user), access: accessOf(found.roles) };
 }
+
+function prepareAccess(db: Db) {
+  return db
+    .select({ access: sql<unknown>`access` })
+    .from(sql`gatehouse_signed_in_access(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')}) as access`)
+    .prepare('signed_in_access');
+}
+
+const preparedAccess = new WeakMap<Db, ReturnType<typeof prepareAccess>>();
+
+/** The access of an active user `userId` whose session `sid` still lives; else undefined. Lighter than loadSignedIn: no user row. */
+export async function loadLiveAccess(db: Db, userId: string, sid: string): Promise<Access | undefined> {
+  if (!UUID.test(userId)) return undefined;
+  let query = preparedAccess.get(db);
+  if (!query) preparedAccess.set(db, (query = prepareAccess(db)));
+  const [row] = await query.execute({ userId, grantKey: digest(sid), now: new Date().toISOString() });
+  const found = (typeof row?.access === 'string' ? JSON.parse(row.access) : row?.access) as { isActive: boolean; sessionAlive: boolean; roles: LookupResult['roles'] } | null | undefined;
+  if (!found || found.isActive !== true || found.sessionAlive !== true) return undefined;
+  return accessOf(found.roles);
+}
