@@ -93,6 +93,8 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       // A disabled or deleted user is no account: the token endpoint then refuses their refresh tokens.
       const user = UUID.test(sub) ? await findUserById(db, sub) : undefined;
       if (!user || !user.isActive) return undefined;
+      // Under EMAIL_VERIFICATION=required an unverified address is no account either: no refresh, no silent sign-in.
+      if (config.emailVerification === 'required' && !user.emailVerified) return undefined;
       return {
         accountId: user.id,
         claims: async () => ({

@@ -8,6 +8,7 @@ import type { Profile, SessionView, UserWithProfile } from '../common/outputs.ts
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
 import { endSession, endUserSessions, listUserSessions, sessionBelongsTo, sessionKeyOf } from './sessions.ts';
+import { voidTokens } from './account-tokens.ts';
 import { enqueueMail } from './outbox.ts';
 import { emailTaken, findUserByEmail, findUserById, normalizeEmail, toUserWithProfile, updateProfile } from './users.ts';
 
@@ -60,6 +61,8 @@ export function createAccountService({ db, audit, passwords, outbox }: AccountDe
         const now = new Date();
         await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, userId));
         await endUserSessions(tx, userId, { except: sessionKeyOf(sid) });
+        // A link asked for with the old password (an email change) must not outlive it.
+        await voidTokens(tx, userId);
         await audit.record({ type: 'password_changed', success: true, userId, ...meta }, tx);
       });
       return { success: true };

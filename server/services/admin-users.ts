@@ -8,7 +8,7 @@ import type { User, UserPage } from '../common/outputs.ts';
 import { BUILT_IN_ROLES } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
-import { accessByUser, changedBetween, hasRole, type Actor } from './rbac.ts';
+import { accessByUser, assertHolds, changedBetween, hasRole, loadAccess, type Actor } from './rbac.ts';
 import { voidTokens } from './account-tokens.ts';
 import { anotherActiveAdminExists, assertMayGrant, LAST_ADMIN_MESSAGE, lockAdminChanges } from './roles.ts';
 import { endUserSessions } from './sessions.ts';
@@ -128,6 +128,8 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
         const email = input.email === undefined ? undefined : normalizeEmail(input.email);
         const emailChanged = email !== undefined && email !== row.email;
         const emailVerified = input.emailVerified ?? (emailChanged ? false : undefined);
+        // Whoever sets the address can reset the password: only an actor with all the user's access may.
+        if (emailChanged || emailVerified === true) assertHolds(actor, (await loadAccess(tx, row.id)).permissions, 'You can only change the email of users whose permissions you hold');
         const [updated] = await tx
           .update(users)
           .set({
@@ -142,7 +144,10 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
           .catch((error: unknown) => {
             throw isUniqueViolation(error) ? emailTaken() : error;
           });
-        if (emailChanged) await voidTokens(tx, row.id);
+        if (emailChanged) {
+          await voidTokens(tx, row.id);
+          await endUserSessions(tx, row.id);
+        }
         if (rolesChanged) {
           await setRoles(tx, row.id, nextRoles);
           await audit.record({ type: 'role_changed', success: true, userId: row.id, actorId: actor.userId, metadata: { from: roleNames, to: nextRoles }, ...actor.meta }, tx);

@@ -27,8 +27,8 @@ export function createRecoveryService({ db, audit, passwords, outbox }: Recovery
   async function resetTokenUser(token: string) {
     const row = await findLiveToken(db, 'password_reset', token);
     const user = row ? await findUserById(db, row.userId) : undefined;
-    // A token made before the password last changed is void.
-    if (!row || !user || !user.isActive || row.createdAt < user.passwordChangedAt) throw invalidLink();
+    // A token made before the password last changed, or for another address, is void.
+    if (!row || !user || !user.isActive || row.createdAt < user.passwordChangedAt || row.email !== user.email) throw invalidLink();
     return user;
   }
 
@@ -81,7 +81,7 @@ export function createRecoveryService({ db, audit, passwords, outbox }: Recovery
         // The link came to this address: it is proven as a verification link would prove it.
         const verified = used.email === user.email ? { emailVerified: true } : {};
         await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now, ...verified }).where(eq(users.id, user.id));
-        await voidTokens(tx, user.id, 'password_reset');
+        await voidTokens(tx, user.id);
         await endUserSessions(tx, user.id);
         await audit.record({ type: 'password_reset', success: true, userId: user.id, ...meta }, tx);
       });
@@ -112,7 +112,7 @@ export function createRecoveryService({ db, audit, passwords, outbox }: Recovery
       await db.transaction(async (tx) => {
         const used = await consumeToken(tx, 'email_change', token);
         const user = await findUserById(tx, used.userId);
-        if (!user) throw invalidLink();
+        if (!user || !user.isActive || used.createdAt < user.passwordChangedAt) throw invalidLink();
         await tx
           .update(users)
           .set({ email: used.email, emailVerified: true, updatedAt: new Date() })

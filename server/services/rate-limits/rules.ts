@@ -2,7 +2,7 @@
 import type { CounterSpec } from './store.ts';
 
 /** Counted before the work: password checks, where the work is the guess an attacker wants and costs a bcrypt. */
-export const GUARD_LIMITS = ['login', 'register', 'changePassword', 'passwordReset', 'resendVerification'] as const;
+export const GUARD_LIMITS = ['login', 'register', 'changePassword', 'changeEmail', 'passwordReset', 'resendVerification'] as const;
 /** Counted on failure only, for credentials no one can guess: one caller's junk never shuts out valid ones. */
 export const FAILURE_LIMITS = ['verify', 'token'] as const;
 
@@ -49,6 +49,8 @@ export function limitRules(login: { points: number; seconds: number }, overrides
       register: [{ name: 'register_ip', points: 30, seconds: 3600, keyBy: 'ip', onSuccess: 'keep' }],
       // Password changes per user, against guessing the current password; cleared by a successful change.
       changePassword: [{ name: 'change_password_user', points: 5, seconds: 900, keyBy: 'subject', onSuccess: 'reset' }],
+      // Email changes per user, kept on success: each one mails an address the user only names.
+      changeEmail: [{ name: 'change_email_user', points: 5, seconds: 3600, keyBy: 'subject', onSuccess: 'keep' }],
       // Mail on request, per address and per recipient: no one turns Gatehouse into a mail cannon.
       passwordReset: [
         { name: 'password_reset_ip', points: 20, seconds: 3600, keyBy: 'ip', onSuccess: 'keep' },

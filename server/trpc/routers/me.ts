@@ -80,11 +80,8 @@ export const meRouter = router({
     .input(z.strictObject({ newEmail: email, currentPassword: password }))
     .output(successView)
     .mutation(async ({ ctx, input }) => {
-      // Limited as a password change: both guess at the current password.
-      const attempt = await ctx.deps.rateLimits.changePassword.begin(ctx.user.id, ctx.meta, { userId: ctx.user.id });
-      const result = await ctx.deps.account.changeEmail(self(ctx), input);
-      await attempt.succeeded();
-      return result;
+      await ctx.deps.rateLimits.changeEmail.begin(ctx.user.id, ctx.meta, { userId: ctx.user.id });
+      return ctx.deps.account.changeEmail(self(ctx), input);
     }),
 
   sessions: router({
