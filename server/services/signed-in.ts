@@ -13,15 +13,6 @@ export interface SignedIn {
   access: Access;
 }
 
-function prepare(db: Db) {
-  return (
-    db
-      .select({ signedIn: sql<unknown>`signed_in` })
-      .from(sql`gatehouse_signed_in(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')}) as signed_in`)
-      .prepare('signed_in')
-  );
-}
-
 interface LookupResult {
   user: Record<string, unknown>;
   sessionAlive: boolean;
@@ -41,36 +32,41 @@ function toUserRow(json: Record<string, unknown>): UserRow {
   return row as UserRow;
 }
 
-const prepared = new WeakMap<Db, ReturnType<typeof prepare>>();
+/**
+ * A bearer lookup: the database function `fn` of (user id, grant key, now), one JSON value, its
+ * statement prepared once per database. Undefined for a malformed user id or no such user.
+ */
+function lookup<T>(fn: 'gatehouse_signed_in' | 'gatehouse_signed_in_access') {
+  const prepare = (db: Db) =>
+    db
+      .select({ value: sql<unknown>`value` })
+      .from(sql`${sql.raw(fn)}(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')}) as value`)
+      .prepare(fn);
+  const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
+  return async (db: Db, userId: string, sid: string): Promise<T | undefined> => {
+    if (!UUID.test(userId)) return undefined;
+    let query = statements.get(db);
+    if (!query) statements.set(db, (query = prepare(db)));
+    const [row] = await query.execute({ userId, grantKey: digest(sid), now: new Date().toISOString() });
+    // A json value: parsed already by PGlite and postgres-js, though a driver may hand over text.
+    const value = typeof row?.value === 'string' ? JSON.parse(row.value) : row?.value;
+    return (value ?? undefined) as T | undefined;
+  };
+}
+
+const signedInLookup = lookup<LookupResult>('gatehouse_signed_in');
+const accessLookup = lookup<{ isActive: boolean; sessionAlive: boolean; roles: LookupResult['roles'] }>('gatehouse_signed_in_access');
 
 /** The user `userId` and their access, if the session (grant) `sid` still lives; else undefined. */
 export async function loadSignedIn(db: Db, userId: string, sid: string): Promise<SignedIn | undefined> {
-  if (!UUID.test(userId)) return undefined;
-  let query = prepared.get(db);
-  if (!query) prepared.set(db, (query = prepare(db)));
-  const [row] = await query.execute({ userId, grantKey: digest(sid), now: new Date().toISOString() });
-  // A json value: parsed already by PGlite and postgres-js, though a driver may hand over text.
-  const found = (typeof row?.signedIn === 'string' ? JSON.parse(row.signedIn) : row?.signedIn) as LookupResult | null | undefined;
+  const found = await signedInLookup(db, userId, sid);
   if (!found || found.sessionAlive !== true) return undefined;
   return { user: toUserRow(found.user), access: accessOf(found.roles) };
 }
 
-function prepareAccess(db: Db) {
-  return db
-    .select({ access: sql<unknown>`access` })
-    .from(sql`gatehouse_signed_in_access(${sql.placeholder('userId')}, ${sql.placeholder('grantKey')}, ${sql.placeholder('now')}) as access`)
-    .prepare('signed_in_access');
-}
-
-const preparedAccess = new WeakMap<Db, ReturnType<typeof prepareAccess>>();
-
 /** The access of an active user `userId` whose session `sid` still lives; else undefined. Lighter than loadSignedIn: no user row. */
 export async function loadLiveAccess(db: Db, userId: string, sid: string): Promise<Access | undefined> {
-  if (!UUID.test(userId)) return undefined;
-  let query = preparedAccess.get(db);
-  if (!query) preparedAccess.set(db, (query = prepareAccess(db)));
-  const [row] = await query.execute({ userId, grantKey: digest(sid), now: new Date().toISOString() });
-  const found = (typeof row?.access === 'string' ? JSON.parse(row.access) : row?.access) as { isActive: boolean; sessionAlive: boolean; roles: LookupResult['roles'] } | null | undefined;
+  const found = await accessLookup(db, userId, sid);
   if (!found || found.isActive !== true || found.sessionAlive !== true) return undefined;
   return accessOf(found.roles);
 }

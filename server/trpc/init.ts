@@ -46,10 +46,15 @@ export function bearerToken(ctx: Context): string | undefined {
   return (ctx.authorization ? BEARER.exec(ctx.authorization) : null)?.[1];
 }
 
+/** The caller's bearer token, if it is a valid token of a live session of an active user; else null. */
+export async function signedInCaller(ctx: Context) {
+  const token = bearerToken(ctx);
+  return token ? ctx.deps.auth.bearer(token) : null;
+}
+
 /** A valid token of a live session of an active user, all read per request: a logout or role change applies at once. */
 export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
-  const token = bearerToken(ctx);
-  const bearer = token ? await ctx.deps.auth.bearer(token) : null;
+  const bearer = await signedInCaller(ctx);
   if (!bearer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
   const { claims, user, access } = bearer;
   ctx.onAuthenticated?.(user.id);

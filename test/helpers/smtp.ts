@@ -22,6 +22,8 @@ export interface TestSmtp {
   mails: Mail[];
   /** Resolves with the first mail (already received or to come) that matches. */
   waitFor(match: (mail: Mail) => boolean, timeoutMs?: number): Promise<Mail>;
+  /** The mail to `address` whose link opens /account/`page`. */
+  mailTo(address: string, page: string): Promise<Mail>;
   stop(): Promise<void>;
   /** Listens again on the same port. */
   restart(): Promise<void>;
@@ -67,24 +69,26 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
   const listen = (at: number) => new Promise<void>((resolve, reject) => server.listen(at, '127.0.0.1', resolve).once('error', reject));
   await listen(port);
   const actual = (server.server.address() as AddressInfo).port;
+  const waitFor = (match: (mail: Mail) => boolean, timeoutMs = 15_000): Promise<Mail> => {
+    const found = mails.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve };
+      waiters.push(waiter);
+      setTimeout(() => {
+        const index = waiters.indexOf(waiter);
+        if (index === -1) return;
+        waiters.splice(index, 1);
+        reject(new Error(`no matching mail within ${timeoutMs} ms (received: ${mails.map((m) => `${m.to} "${m.subject}"`).join('; ') || 'none'})`));
+      }, timeoutMs);
+    });
+  };
   return {
     url: `smtp://127.0.0.1:${actual}`,
     port: actual,
     mails,
-    waitFor(match, timeoutMs = 15_000) {
-      const found = mails.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve };
-        waiters.push(waiter);
-        setTimeout(() => {
-          const index = waiters.indexOf(waiter);
-          if (index === -1) return;
-          waiters.splice(index, 1);
-          reject(new Error(`no matching mail within ${timeoutMs} ms (received: ${mails.map((m) => `${m.to} "${m.subject}"`).join('; ') || 'none'})`));
-        }, timeoutMs);
-      });
-    },
+    waitFor,
+    mailTo: (address, page) => waitFor((m) => m.to === address && m.link?.pathname === `/account/${page}`),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     async restart() {
       server = create();
@@ -92,3 +96,6 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
     },
   };
 }
+
+/** The single-use token of a mail's link. */
+export const tokenOf = (mail: Mail): string => mail.link!.searchParams.get('token')!;

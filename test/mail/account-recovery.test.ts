@@ -3,7 +3,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountTokens, authEvents, mailOutbox, users } from '../../db/schema/index.ts';
-import { startSmtp, type Mail, type TestSmtp } from '../helpers/smtp.ts';
+import { startSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.ts';
 import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
@@ -21,9 +21,7 @@ afterAll(async () => {
 const db = () => gh.deps.database.db;
 const anon = () => gh.caller();
 const rejects = (promise: Promise<unknown>, code: string) => expect(promise).rejects.toMatchObject({ code });
-/** The mail to `address` whose link opens /account/`page`. */
-const mailTo = (address: string, page: string) => smtp.waitFor((m) => m.to === address && m.link?.pathname === `/account/${page}`);
-const tokenOf = (mail: Mail) => mail.link!.searchParams.get('token')!;
+const mailTo = (address: string, page: string) => smtp.mailTo(address, page);
 const eventsOf = (userId: string) => db().select().from(authEvents).where(eq(authEvents.userId, userId));
 
 /** BAD_REQUEST with the one field error every bad link gets. */

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountTokens, users } from '../../db/schema/index.ts';
 import { restClient, type RestClient } from '../helpers/openapi.ts';
-import { startSmtp, type Mail, type TestSmtp } from '../helpers/smtp.ts';
+import { startSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.ts';
 import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
@@ -20,8 +20,7 @@ afterAll(async () => {
   await smtp?.stop();
 });
 
-const mailTo = (address: string, page: string) => smtp.waitFor((m) => m.to === address && m.link?.pathname === `/account/${page}`);
-const tokenOf = (mail: Mail) => mail.link!.searchParams.get('token')!;
+const mailTo = (address: string, page: string) => smtp.mailTo(address, page);
 
 describe('an admin with users:write only', () => {
   it('cannot move an admin to an address of its own, and so cannot reset its password', async () => {

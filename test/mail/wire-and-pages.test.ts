@@ -8,7 +8,7 @@ import { mailOutbox } from '../../db/schema/index.ts';
 import { loadTemplates } from '../../server/mail/templates.ts';
 import { createMailWorker, enqueueMail } from '../../server/services/outbox.ts';
 import { restClient, type RestClient } from '../helpers/openapi.ts';
-import { startSmtp, type Mail, type TestSmtp } from '../helpers/smtp.ts';
+import { startSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.ts';
 import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
@@ -25,8 +25,7 @@ afterAll(async () => {
   await smtp?.stop();
 });
 
-const mailTo = (address: string, page: string) => smtp.waitFor((m) => m.to === address && m.link?.pathname === `/account/${page}`);
-const tokenOf = (mail: Mail) => mail.link!.searchParams.get('token')!;
+const mailTo = (address: string, page: string) => smtp.mailTo(address, page);
 
 describe('REST', () => {
   it('runs a password reset, and answers a bad token with 400 and fieldErrors.token', async () => {

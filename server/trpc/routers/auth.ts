@@ -1,6 +1,6 @@
 import { successView, tokenSetView, verifyResultView } from '../../common/outputs.ts';
 import { AppError } from '../../errors.ts';
-import { authedProcedure, bearerToken, publicProcedure, router, z } from '../init.ts';
+import { authedProcedure, bearerToken, publicProcedure, router, signedInCaller, z } from '../init.ts';
 import { email, name, password, token } from '../../common/inputs.ts';
 
 const tags = ['Sign-in'];
@@ -153,8 +153,7 @@ export const authRouter = router({
         await ctx.deps.rateLimits.resendVerification.begin(input.email, ctx.meta);
         return ctx.deps.recovery.resendVerification({ email: input.email });
       }
-      const token = bearerToken(ctx);
-      const bearer = token ? await ctx.deps.auth.bearer(token) : null;
+      const bearer = await signedInCaller(ctx);
       if (!bearer) throw new AppError('INVALID_TOKEN', 'Sign in, or give the email address');
       await ctx.deps.rateLimits.resendVerification.begin(bearer.user.email, ctx.meta, { userId: bearer.user.id });
       return ctx.deps.recovery.resendVerification({ userId: bearer.user.id });
