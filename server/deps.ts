@@ -13,6 +13,7 @@ import { createPublishedKeys, loadKeys, type Keys, type PublishedKeys } from './
 import { createProvider } from './oidc/provider.ts';
 import { trackTokenEndpoint } from './oidc/token-events.ts';
 import { countIssuedTokens } from './oidc/token-metrics.ts';
+import { createResourceServers } from './oidc/resource-servers.ts';
 import { createTokenService } from './oidc/tokens.ts';
 import { purgeAccountTokens } from './services/account-tokens.ts';
 import { createAccountService, type AccountService } from './services/account.ts';
@@ -30,6 +31,7 @@ import { createRateLimits, type RateLimits } from './services/rate-limits/limite
 import { limitRules, type CounterOverrides } from './services/rate-limits/rules.ts';
 import { openRateLimitStore, type RateLimitStore, type RateLimitStoreTarget } from './services/rate-limits/store.ts';
 import { createRecoveryService, type RecoveryService } from './services/recovery.ts';
+import { createResourceAdmin, type ResourceAdmin } from './services/resources.ts';
 import { createRoleAdmin, type RoleAdmin } from './services/roles.ts';
 import { purgeExpiredSessions } from './services/sessions.ts';
 import type { TokenService } from './services/tokens.ts';
@@ -67,6 +69,7 @@ export interface Deps {
   userAdmin: UserAdmin;
   roleAdmin: RoleAdmin;
   clientAdmin: ClientAdmin;
+  resourceAdmin: ResourceAdmin;
   /** login (auth.login, hosted page), changePassword, register, verify, token (/oidc/token, auth.refresh). */
   rateLimits: RateLimits;
   rateLimitStore: RateLimitStore;
@@ -112,7 +115,8 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
 
   const adapter = createAdapterFactory(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
   const staticClients = config.clientsFile ? await loadClientsFile(config.clientsFile) : [];
-  const provider = createProvider({ config, db, keys, adapter, staticClients });
+  const resourceServers = createResourceServers({ config, db });
+  const provider = createProvider({ config, db, keys, adapter, staticClients, resourceServers });
   await validateStaticClients(provider, staticClients);
   const published = createPublishedKeys(config.keysDir, keys, { retentionSeconds: keyRetentionSeconds(config) });
   const audit = createAudit(db, auditMetricsHook({ log, metrics }));
@@ -130,7 +134,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   trackTokenEndpoint(provider, { db, audit, limit: rateLimits.token });
   countIssuedTokens(provider, metrics);
   const passwords = await createPasswords({ cost: config.bcryptCost, policy: config.passwordPolicy, publicUrl: config.publicUrl });
-  const tokens = createTokenService({ provider, config, db, published });
+  const tokens = createTokenService({ provider, config, db, published, resourceServers });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
   const mailWorker = createMailWorker({ db, mailer, render: loadTemplates(), config, audit, log, metrics, options: options.mail });
   const outbox = mailWorker;
@@ -141,6 +145,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   const userAdmin = createUserAdmin({ db, audit, passwords });
   const roleAdmin = createRoleAdmin({ db, audit });
   const clientAdmin = createClientAdmin({ db, audit, provider });
+  const resourceAdmin = createResourceAdmin({ config, db, audit });
   const loginGuard = createLoginGuard({ limit: rateLimits.login, secrets: keys.cookieSecrets });
   const accessDenials = createAccessDenials({ audit, store: rateLimitStore });
   await ensureBootstrapAdmin({ config, db, audit, passwords, log });
@@ -180,6 +185,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     userAdmin,
     roleAdmin,
     clientAdmin,
+    resourceAdmin,
     rateLimits,
     rateLimitStore,
     loginGuard,

@@ -4,3 +4,4 @@ export * from './oidc.ts';
 export * from './clients.ts';
 export * from './rate-limits.ts';
 export * from './mail.ts';
+export * from './resources.ts';

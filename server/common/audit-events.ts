@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'email_verified',
   'email_change_requested',
   'email_changed',
+  'resource_changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -31,4 +32,6 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 export interface RequestMeta {
   ip: string | null;
   userAgent: string | null;
+  /** The client of a client_credentials token that acts (machine-to-machine); recorded in the metadata. */
+  actorClientId?: string | undefined;
 }

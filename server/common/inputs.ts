@@ -21,6 +21,12 @@ export const password = z
 
 export const name = z.string().trim().min(1, 'Must not be empty').max(200, 'Too long');
 
+/** An API resource's identifier (RFC 8707): the audience of the token asked for. */
+export const resource = z
+  .url('Must be an absolute URL')
+  .max(2000, 'Too long')
+  .meta({ description: "The API resource to get the access token for; Gatehouse's own API by default" });
+
 export const token = z.string().min(1, 'Required').max(8192, 'Too long');
 
 /** A session id as listed by me.sessions.list: the base64url SHA-256 of its grant id. */

@@ -2,7 +2,6 @@
 // field not listed, so a hash cannot leak) and the OpenAPI components.
 import { z } from 'zod';
 import { AUDIT_EVENT_TYPES } from './audit-events.ts';
-import { PERMISSIONS } from './permissions.ts';
 
 const timestamp = z.iso.datetime();
 
@@ -88,7 +87,7 @@ export const roleView = z
     id: z.uuid(),
     name: z.string(),
     description: z.string().nullable(),
-    permissions: z.array(z.enum(PERMISSIONS)),
+    permissions: z.array(z.string()).meta({ description: 'Permissions of Gatehouse\'s API and of registered resources' }),
     builtIn: z.boolean(),
     userCount: z.int(),
     createdAt: timestamp,
@@ -108,6 +107,7 @@ export const clientView = z
     scopes: z.array(z.string()),
     firstParty: z.boolean(),
     pkceRequired: z.boolean().meta({ description: 'False only for a confidential client an admin exempted from PKCE' }),
+    roles: z.array(z.string()).meta({ description: 'Roles whose permissions its client_credentials tokens carry' }),
     createdAt: timestamp,
   })
   .meta({ id: 'Client' });
@@ -120,6 +120,19 @@ export const createdClientView = z
   })
   .meta({ id: 'CreatedClient' });
 export type CreatedClient = z.infer<typeof createdClientView>;
+
+export const resourceView = z
+  .object({
+    identifier: z.string().meta({ description: 'An absolute URL: the audience of its access tokens' }),
+    name: z.string(),
+    permissions: z.array(z.object({ name: z.string(), description: z.string().nullable() })),
+    accessTokenTtl: z.int().nullable().meta({ description: 'Seconds; null means ACCESS_TOKEN_TTL' }),
+    builtIn: z.boolean().meta({ description: 'Gatehouse\'s own API, which cannot be changed' }),
+    createdAt: timestamp.nullable(),
+    updatedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'ApiResource' });
+export type ResourceView = z.infer<typeof resourceView>;
 
 export const successView = z.object({ success: z.literal(true) }).meta({ id: 'Success' });
 

@@ -16,7 +16,10 @@ import type { LoginGuard } from '../services/login-guard.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
 import { email, name, password } from '../common/inputs.ts';
 import { messagePage, sendPage } from '../common/page.ts';
+import { OIDC_SCOPES } from '../common/permissions.ts';
 import { consentPage, loginPage, signUpPage } from './pages.ts';
+
+const OIDC_SCOPE_SET = new Set<string>(OIDC_SCOPES);
 
 /** GET: the page (or, with `signup`/`signin`, that form); POST: login, register, confirm, abort. */
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|register|signup|signin|confirm|abort))?$/;
@@ -83,8 +86,18 @@ export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits
       return sendPage(ctx, page, status);
     }
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const scopes = [...(d.missingOIDCScope ?? []), ...Object.values(d.missingResourceScopes ?? {}).flat()];
-    return sendPage(ctx, consentPage({ action: `${base}/confirm`, abortAction: `${base}/abort`, csrf, clientName, scopes: [...new Set(scopes)] }));
+    const { scopes, permissions } = await consentOf(details.session?.accountId, d);
+    return sendPage(ctx, consentPage({ action: `${base}/confirm`, abortAction: `${base}/abort`, csrf, clientName, scopes, permissions }));
+  }
+
+  /** What the consent asks for: OIDC scopes and `api`, and the permissions asked for as scopes that the
+   *  user holds, in words. A permission the user does not hold is not offered, and is left out of the token. */
+  async function consentOf(accountId: string | undefined, d: { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> }) {
+    const requested = Object.values(d.missingResourceScopes ?? {}).flat();
+    const held = accountId ? await auth.heldPermissions(accountId, requested) : new Map<string, string | null>();
+    const scopes = [...new Set([...(d.missingOIDCScope ?? []), ...requested.filter((s) => OIDC_SCOPE_SET.has(s))])];
+    const permissions = [...held].map(([name, description]) => ({ name, description }));
+    return { scopes, permissions, held };
   }
 
   async function finish(ctx: Koa.Context, result: Parameters<Provider['interactionResult']>[2]) {
@@ -174,7 +187,13 @@ export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits
     const d = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const { held } = await consentOf(session.accountId, d);
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) {
+      const granted = scopes.filter((s) => OIDC_SCOPE_SET.has(s) || held.has(s));
+      if (granted.length > 0) grant.addResourceScope(indicator, granted.join(' '));
+      const refused = scopes.filter((s) => !granted.includes(s));
+      if (refused.length > 0) grant.rejectResourceScope(indicator, refused.join(' '));
+    }
     const grantId = await grant.save();
     // prompt=create stays resolved past consent, or the flow would ask for sign-up again.
     const created = (details.lastSubmission as { create?: unknown } | undefined)?.create;

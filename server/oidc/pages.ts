@@ -71,8 +71,22 @@ ${errorBlock(error)}
   );
 }
 
-export function consentPage({ action, abortAction, csrf, clientName, scopes }: { action: string; abortAction: string; csrf: string; clientName: string; scopes: string[] }): Page {
-  const items = scopes.map((s) => `<li>${escapeHtml(SCOPE_TEXT[s] ?? s)}</li>`).join('');
+export interface ConsentPageProps {
+  action: string;
+  abortAction: string;
+  csrf: string;
+  clientName: string;
+  /** OpenID Connect scopes and `api`. */
+  scopes: string[];
+  /** Permissions asked for as scopes, with the words their resource gave them. */
+  permissions?: { name: string; description: string | null }[];
+}
+
+export function consentPage({ action, abortAction, csrf, clientName, scopes, permissions = [] }: ConsentPageProps): Page {
+  const items = [
+    ...scopes.map((s) => `<li>${escapeHtml(SCOPE_TEXT[s] ?? s)}</li>`),
+    ...permissions.map((p) => `<li>${escapeHtml(p.description ?? p.name)} <code>${escapeHtml(p.name)}</code></li>`),
+  ].join('');
   return layout(
     'Allow access',
     `<h1>Allow access?</h1>

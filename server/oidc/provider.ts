@@ -3,18 +3,19 @@ import Provider, { errors, interactionPolicy, type ClientMetadata, type Configur
 import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import { findUserById } from '../services/users.ts';
-import { loadAccess } from '../services/rbac.ts';
+import { loadAccess, tokenPermissions } from '../services/rbac.ts';
+import { loadClientAccess } from '../services/clients.ts';
 import { digest } from '../common/digest.ts';
 import { UUID } from '../common/inputs.ts';
+import { API_SCOPE, FIRST_PARTY_CLIENT_ID, OIDC_SCOPES } from '../common/permissions.ts';
 import type { AdapterFactory } from './adapter.ts';
 import type { Keys } from './keystore.ts';
 import { messagePage, sendPage } from '../common/page.ts';
 import { logoutPage } from './pages.ts';
+import { createResourceServers, type ResourceServers } from './resource-servers.ts';
 
-export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
-export const API_SCOPE = 'api';
-export const ACCESS_TOKEN_ALG = 'ES256';
-export const SCOPES = ['openid', 'offline_access', 'email', 'profile', API_SCOPE] as const;
+export const SCOPES = OIDC_SCOPES;
+export { API_SCOPE, FIRST_PARTY_CLIENT_ID };
 export const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'picture', 'locale', 'zoneinfo'] as const;
 /** Recorded as the grant type of sessions started by Gatehouse's own sign-in (auth.login, auth.register). */
 export const FIRST_PARTY_GTY = 'urn:gatehouse:login';
@@ -26,25 +27,24 @@ export interface ProviderDeps {
   adapter: AdapterFactory;
   /** Clients from CLIENTS_FILE, with secrets already digested. */
   staticClients?: ClientMetadata[];
+  resourceServers?: ResourceServers;
 }
 
 export function isFirstParty(client: { clientId: string; metadata(): Record<string, unknown> } | undefined): boolean {
   return client !== undefined && (client.clientId === FIRST_PARTY_CLIENT_ID || client.metadata().first_party === true);
 }
 
-export function apiResourceServer(config: Config) {
-  return {
-    scope: API_SCOPE,
-    audience: config.apiAudience,
-    accessTokenTTL: config.accessTokenTtl,
-    accessTokenFormat: 'jwt' as const,
-    jwt: { sign: { alg: ACCESS_TOKEN_ALG as 'ES256' } },
-  };
+/** Whether a token or grant type belongs to a session of Gatehouse's own sign-in (gty is space-separated). */
+export function isFirstPartySession(token: { gty?: string | undefined }): boolean {
+  return token.gty?.split(' ').includes(FIRST_PARTY_GTY) ?? false;
 }
 
-export function createProvider({ config, db, keys, adapter, staticClients = [] }: ProviderDeps): Provider {
+export function createProvider({ config, db, keys, adapter, staticClients = [], resourceServers = createResourceServers({ config, db }) }: ProviderDeps): Provider {
   const epoch = () => Math.floor(Date.now() / 1000);
-  const resourceServer = apiResourceServer(config);
+  const resourceOf = (token: { resourceServer?: { identifier(): string } | undefined }) => {
+    const identifier = token.resourceServer?.identifier();
+    return identifier ? resourceServers.find(identifier) : Promise.resolve(undefined);
+  };
 
   // Outside a request (tokens minted for tRPC) the ttl functions and extraTokenClaims get no ctx: never read it.
   const configuration: Configuration = {
@@ -111,9 +111,18 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       };
     },
     async extraTokenClaims(_ctx, token) {
+      const resource = await resourceOf(token);
+      if (token.kind === 'ClientCredentials') {
+        // A machine's token: its client's roles, narrowed to the permissions it asked for, if it named any.
+        const access = await loadClientAccess(db, token.clientId!);
+        const requested = (token.scope ?? '').split(' ').filter((s) => access.granted.includes(s));
+        return { roles: access.roles, permissions: tokenPermissions(access, resource, requested.length > 0 ? requested.join(' ') : null) };
+      }
       if (!('accountId' in token) || !token.accountId) return { roles: [], permissions: [] };
       const access = await loadAccess(db, token.accountId);
-      return { roles: access.roles, permissions: access.permissions, sid: token.grantId };
+      // Gatehouse's own sign-in gets what the user holds; another app only what was asked for and consented to.
+      const narrowTo = isFirstPartySession(token) || token.clientId === FIRST_PARTY_CLIENT_ID ? null : (token.scope ?? '');
+      return { roles: access.roles, permissions: tokenPermissions(access, resource, narrowTo), sid: token.grantId };
     },
     features: {
       devInteractions: { enabled: false },
@@ -133,10 +142,11 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
         defaultResource: () => config.apiAudience,
         // Without `resource`, a token request with `openid` gets a userinfo token, one without it the API token.
         useGrantedResource: () => false,
-        getResourceServerInfo(_ctx, resource, client) {
-          if (resource !== config.apiAudience) throw new errors.InvalidTarget();
-          const allowed = client.scope ? client.scope.split(' ').filter((s) => s === API_SCOPE).join(' ') : API_SCOPE;
-          return { ...resourceServer, scope: allowed };
+        async getResourceServerInfo(_ctx, resource, client) {
+          const { info, permissions } = await resourceServers.get(resource);
+          // A client whose scopes leave out `api` gets no scope of Gatehouse's own API.
+          if (permissions === null && client.scope && !client.scope.split(' ').includes(API_SCOPE)) return { ...info, scope: '' };
+          return info;
         },
       },
     },
@@ -158,7 +168,17 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
     // PKCE for every client but a confidential one an admin exempted; a code_challenge sent is still checked.
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || client.metadata().pkce_required !== false },
     responseTypes: ['code'],
-    rotateRefreshToken: true,
+    // Always rotate; but first refuse a resource the token cannot be used for, or the spent token would
+    // be lost with the error (oidc-provider checks the resource only after rotating).
+    async rotateRefreshToken(ctx) {
+      const resource = ctx.oidc.params?.resource;
+      const token = ctx.oidc.entities.RefreshToken;
+      if (typeof resource === 'string' && token) {
+        await resourceServers.get(resource);
+        if (!token.resourceIndicators.has(resource)) throw new errors.InvalidTarget();
+      }
+      return true;
+    },
     interactions: { policy: interactionPolicyWithCreate(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     discovery: { prompt_values_supported: ['none', 'login', 'consent', 'create'] },
     // The OAuth error code and its description, escaped; never internals.
@@ -166,8 +186,9 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
       sendPage(ctx, messagePage('Sign-in error', String(out.error_description ?? 'The request could not be completed.'), String(out.error)));
     },
     ttl: {
-      AccessToken: config.accessTokenTtl,
-      ClientCredentials: config.accessTokenTtl,
+      // A registered resource may set its own lifetime.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: config.accessTokenTtl,
       Interaction: 600,
@@ -182,12 +203,37 @@ export function createProvider({ config, db, keys, adapter, staticClients = [] }
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy > 0;
   provider.maxIpsCount = config.trustProxy;
+  // A session of Gatehouse's own sign-in may mint a token for any registered resource (auth.refresh with
+  // `resource`, or RFC 8707 at /oidc/token); getResourceServerInfo still refuses unregistered ones.
+  const granted = inheritedGetter(provider.RefreshToken.prototype, 'resourceIndicators');
+  if (!granted) throw new Error('oidc-provider: RefreshToken.resourceIndicators not found');
+  Object.defineProperty(provider.RefreshToken.prototype, 'resourceIndicators', {
+    configurable: true,
+    get(this: InstanceType<Provider['RefreshToken']>) {
+      return isFirstPartySession(this) ? ANY_RESOURCE : granted.call(this);
+    },
+  });
   // Secrets are stored as digests: compare the digest of what is presented (oidc-provider's one secret check).
   const compare = provider.Client.prototype.compareClientSecret;
   provider.Client.prototype.compareClientSecret = function compareDigest(actual: string) {
     return compare.call(this, digest(actual));
   };
   return provider;
+}
+
+/** What oidc-provider asks of a refresh token's resources is `has`. */
+const ANY_RESOURCE: ReadonlySet<string> = new (class extends Set<string> {
+  override has(): boolean {
+    return true;
+  }
+})();
+
+function inheritedGetter(proto: object | null, key: string): (() => unknown) | undefined {
+  for (; proto; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    if (descriptor) return descriptor.get;
+  }
+  return undefined;
 }
 
 /** The default policy, with prompt=create (OpenID Connect Prompt Create 1.0) first: asked for, it opens the sign-up form. */

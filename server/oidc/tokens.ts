@@ -5,11 +5,12 @@ import type { Config } from '../config.ts';
 import type { Db } from '../../db/client.ts';
 import { AppError, RATE_LIMITED_MESSAGE } from '../errors.ts';
 import { recordSession } from '../services/sessions.ts';
-import type { AccessClaims, TokenService } from '../services/tokens.ts';
+import type { AccessClaims, TokenResource, TokenService } from '../services/tokens.ts';
 import type { PublishedKeys } from './keystore.ts';
-import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, apiResourceServer } from './provider.ts';
+import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY } from './provider.ts';
+import type { ResourceServers } from './resource-servers.ts';
 
-export function createTokenService({ provider, config, db, published }: { provider: Provider; config: Config; db: Db; published: PublishedKeys }): TokenService {
+export function createTokenService({ provider, config, db, published, resourceServers }: { provider: Provider; config: Config; db: Db; published: PublishedKeys; resourceServers: ResourceServers }): TokenService {
   // Verification trusts the published set, which follows rotations made while we run.
   let local: { version: number; get: JWTVerifyGetKey } | undefined;
   const jwks: JWTVerifyGetKey = async (header, token) => {
@@ -17,31 +18,40 @@ export function createTokenService({ provider, config, db, published }: { provid
     if (local?.version !== version) local = { version, get: createLocalJWKSet({ keys }) };
     return local.get(header, token);
   };
-  const resourceServerInfo = apiResourceServer(config);
   // provider.callback() builds a new handler on every call; one is enough.
   let dispatch: ReturnType<Provider['callback']> | undefined;
 
-  async function verifySignature(token: string): Promise<AccessClaims | null> {
+  async function verifySignature(token: string, { anyAudience = false } = {}): Promise<AccessClaims | null> {
     try {
       const { payload } = await jwtVerify(token, jwks, {
         algorithms: ['ES256', 'RS256'],
         typ: 'at+jwt',
         issuer: config.issuer,
-        audience: config.apiAudience,
+        ...(anyAudience ? {} : { audience: config.apiAudience }),
         clockTolerance: 5,
-        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+        requiredClaims: ['sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
       });
-      if (!Array.isArray(payload.roles) || !Array.isArray(payload.permissions)) return null;
+      // A token is for one resource (a list is accepted only if it names one).
+      const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
+      if (typeof aud !== 'string' || !Array.isArray(payload.roles) || !Array.isArray(payload.permissions)) return null;
       // A token bound to a key (DPoP, mTLS) is not a bearer token, and nothing here checks the binding.
       if (payload.cnf !== undefined) return null;
-      return payload as AccessClaims;
+      return { ...payload, aud } as AccessClaims;
     } catch {
       return null;
     }
   }
 
+  async function findResource(identifier: string): Promise<TokenResource | undefined> {
+    const found = await resourceServers.find(identifier);
+    return found && { identifier, permissions: found.permissions };
+  }
+
   return {
-    async mint(userId, meta) {
+    findResource,
+
+    async mint(userId, meta, resource) {
+      const target = resource ? await resourceServers.get(resource.identifier) : resourceServers.builtIn;
       const client = await provider.Client.find(FIRST_PARTY_CLIENT_ID);
       if (!client) throw new Error('first-party client is not configured');
 
@@ -49,16 +59,16 @@ export function createTokenService({ provider, config, db, published }: { provid
       grant.addResourceScope(config.apiAudience, API_SCOPE);
       const sid = await grant.save();
 
-      const at = new provider.AccessToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE });
-      at.resourceServer = new provider.ResourceServer(config.apiAudience, resourceServerInfo);
+      const at = new provider.AccessToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: target.permissions ? '' : API_SCOPE });
+      at.resourceServer = new provider.ResourceServer(target.info.audience!, target.info);
       // Resource and scope named, so that the token endpoint picks the same resource server at every rotation.
       const rt = new provider.RefreshToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE, resource: config.apiAudience, rotations: 0 });
       const [accessToken, refreshToken] = await Promise.all([at.save(), rt.save()]);
       await recordSession(db, { grantId: sid, userId, clientId: client.clientId, meta, expiresAt: new Date(Date.now() + config.refreshTokenTtl * 1000) });
-      return { accessToken, refreshToken, expiresIn: config.accessTokenTtl, sid };
+      return { accessToken, refreshToken, expiresIn: target.info.accessTokenTTL ?? config.accessTokenTtl, sid };
     },
 
-    async refresh(refreshToken, meta) {
+    async refresh(refreshToken, meta, resource) {
       // oidc-provider runs a grant only inside an HTTP request: the refresh goes through its real
       // token endpoint (rotation, reuse detection, limits, audit), injected in process, for as long
       // as the provider has no API for it.
@@ -71,7 +81,12 @@ export function createTokenService({ provider, config, db, published }: { provid
           ...(meta.userAgent ? { 'user-agent': meta.userAgent } : {}),
         },
         remoteAddress: meta.ip ?? '127.0.0.1',
-        payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: FIRST_PARTY_CLIENT_ID }).toString(),
+        payload: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: FIRST_PARTY_CLIENT_ID,
+          ...(resource ? { resource: resource.identifier } : {}),
+        }).toString(),
       });
       const body = response.json() as Record<string, unknown>;
       // The token endpoint's failure limit (token-events.ts) or a store it cannot write.

@@ -9,7 +9,8 @@ import type { RateLimitStore } from './rate-limits/store.ts';
 const WINDOW_SECONDS = 60;
 
 export interface AccessDenied {
-  userId: string;
+  /** The signed-in user; null for a client acting with its own token (meta names it). */
+  userId: string | null;
   procedure: string;
   reason: string;
   metadata: Record<string, unknown>;
@@ -40,7 +41,7 @@ export function createAccessDenials({ audit, store }: { audit: Audit; store: Rat
 
   return {
     async record({ userId, procedure, reason, metadata, meta }) {
-      if (!(await first(`${userId}\n${procedure}`))) return;
+      if (!(await first(`${userId ?? `client:${meta.actorClientId}`}\n${procedure}`))) return;
       await audit.record({ type: 'access_denied', success: false, userId, actorId: userId, reason, metadata: { procedure, ...metadata }, ...meta });
     },
   };

@@ -35,7 +35,7 @@ export function createAudit(db: Db, hooks: AuditHooks = {}): Audit {
           ip: event.ip?.slice(0, 64) ?? null,
           userAgent: event.userAgent?.slice(0, 512) ?? null,
           reason: event.reason ?? null,
-          metadata: event.metadata ?? {},
+          metadata: event.actorClientId ? { ...event.metadata, actorClientId: event.actorClientId } : (event.metadata ?? {}),
         });
       } catch (error) {
         hooks.onWriteFailed?.(event, error);

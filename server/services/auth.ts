@@ -5,14 +5,16 @@ import type { Config } from '../config.ts';
 import { AppError, emailNotVerified, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
 import type { TokenSet, VerifyResult } from '../common/outputs.ts';
-import { BUILT_IN_ROLES } from '../common/permissions.ts';
+import { BUILT_IN_ROLES, FIRST_PARTY_CLIENT_ID, type Permission } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
-import type { Access } from './rbac.ts';
+import { loadAccess, tokenPermissions, type Access } from './rbac.ts';
+import { loadClientAccess } from './clients.ts';
+import { describePermissions } from './resources.ts';
 import { enqueueMail } from './outbox.ts';
 import { endSession, endUserSessions, sessionKeyOf, sessionOfRefreshToken } from './sessions.ts';
 import { loadLiveAccess, loadSignedIn } from './signed-in.ts';
-import type { AccessClaims, TokenService } from './tokens.ts';
+import type { AccessClaims, TokenResource, TokenService } from './tokens.ts';
 import { findUserByEmail, findUserById, insertUser, loadUser, normalizeEmail, recordLogin } from './users.ts';
 
 export interface AuthDeps {
@@ -30,10 +32,26 @@ export interface Bearer {
   access: Access;
 }
 
+/** A client acting on its own (client_credentials): its permissions on Gatehouse's API as they are now. */
+export interface MachineBearer {
+  clientId: string;
+  permissions: Permission[];
+}
+
+const INACTIVE = { active: false } as const;
+
 export function createAuthService({ config, db, audit, passwords, tokens, outbox }: AuthDeps) {
-  async function startSession(userId: string, meta: RequestMeta): Promise<TokenSet> {
+  /** The registered resource `identifier`; an unknown one is a 400, before any other work. */
+  async function targetOf(identifier: string | undefined): Promise<TokenResource | undefined> {
+    if (identifier === undefined) return undefined;
+    const found = await tokens.findResource(identifier);
+    if (!found) throw new AppError('INVALID_INPUT', 'Not a registered API resource', { fieldErrors: { resource: ['Not a registered API resource'] } });
+    return found;
+  }
+
+  async function startSession(userId: string, meta: RequestMeta, resource?: TokenResource): Promise<TokenSet> {
     const row = await recordLogin(db, userId);
-    const issued = await tokens.mint(userId, meta);
+    const issued = await tokens.mint(userId, meta, resource);
     return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: 'Bearer', expiresIn: issued.expiresIn, user: await loadUser(db, row) };
   }
 
@@ -96,9 +114,10 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
       await audit.record({ type: 'login', success: true, userId, metadata: context, ...meta });
     },
 
-    async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenSet> {
+    async login(input: { email: string; password: string; resource?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
+      const resource = await targetOf(input.resource);
       const user = await authenticate(input, meta);
-      const tokenSet = await startSession(user.id, meta);
+      const tokenSet = await startSession(user.id, meta, resource);
       try {
         await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
       } catch (error) {
@@ -110,8 +129,10 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
       return tokenSet;
     },
 
-    async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenSet> {
-      const result = await tokens.refresh(refreshToken, meta);
+    /** A token for `resource` (RFC 8707) from the same session: the refresh token rotates, no password is checked. */
+    async refresh(refreshToken: string, meta: RequestMeta, resourceIdentifier?: string): Promise<TokenSet> {
+      const resource = await targetOf(resourceIdentifier);
+      const result = await tokens.refresh(refreshToken, meta, resource);
       if (!result.ok) throw new AppError('INVALID_TOKEN', 'Invalid or expired refresh token');
       const user = await findUserById(db, result.userId);
       if (!user) throw new AppError('INVALID_TOKEN', 'Invalid or expired refresh token');
@@ -148,17 +169,40 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
       return { claims: claims as Bearer['claims'], ...signedIn };
     },
 
-    /** A user's token reports the roles and permissions the user holds now, not those it was issued with. */
-    async verify(token: string): Promise<VerifyResult> {
+    /** Of the permissions a client asks for as scopes, those the user holds, with their descriptions. */
+    async heldPermissions(userId: string, names: readonly string[]): Promise<Map<string, string | null>> {
+      const { granted } = await loadAccess(db, userId);
+      return describePermissions(db, names.filter((name) => granted.includes(name)));
+    },
+
+    /** A client_credentials token for Gatehouse's API, with what its client's roles grant now and the
+     *  token carries (it may have asked for less); null for any other token. */
+    async machine(token: string): Promise<MachineBearer | null> {
       const claims = await tokens.verifySignature(token);
-      if (!claims) return { active: false };
-      let { roles, permissions } = claims;
+      if (!claims || claims.sid !== undefined || claims.sub !== claims.client_id) return null;
+      const access = await loadClientAccess(db, claims.client_id);
+      return { clientId: claims.client_id, permissions: access.permissions.filter((p) => claims.permissions.includes(p)) };
+    },
+
+    /** A token of Gatehouse's API or of a registered resource, reported with the roles and permissions its
+     *  user (or client) holds on that resource now, not those it was issued with. */
+    async verify(token: string): Promise<VerifyResult> {
+      const claims = await tokens.verifySignature(token, { anyAudience: true });
+      const resource = claims ? await tokens.findResource(claims.aud) : undefined;
+      if (!claims || !resource) return INACTIVE;
+      let access: Access | undefined;
+      let narrowTo: string | null;
       if (claims.sid !== undefined) {
-        const access = await loadLiveAccess(db, claims.sub, claims.sid);
-        if (!access) return { active: false };
-        ({ roles, permissions } = access);
+        access = await loadLiveAccess(db, claims.sub, claims.sid);
+        narrowTo = claims.client_id === FIRST_PARTY_CLIENT_ID ? null : (claims.scope ?? '');
+      } else {
+        if (claims.sub !== claims.client_id) return INACTIVE;
+        access = await loadClientAccess(db, claims.client_id);
+        narrowTo = claims.permissions.join(' ');
       }
-      return { active: true, sub: claims.sub, clientId: claims.client_id, scope: claims.scope ?? '', roles, permissions, sid: claims.sid ?? null, exp: claims.exp };
+      if (!access) return INACTIVE;
+      const permissions = tokenPermissions(access, resource, narrowTo);
+      return { active: true, sub: claims.sub, clientId: claims.client_id, scope: claims.scope ?? '', roles: access.roles, permissions, sid: claims.sid ?? null, exp: claims.exp };
     },
   };
 }

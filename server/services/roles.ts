@@ -3,16 +3,17 @@ import { isUniqueViolation, type Db } from '../../db/client.ts';
 import { roles, userRoles, users, type RoleRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import type { RoleView } from '../common/outputs.ts';
-import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from '../common/permissions.ts';
+import { BUILT_IN_ROLES, PERMISSIONS } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
 import { assertHolds, changedBetween, hasRole, type Actor } from './rbac.ts';
+import { assertPermissionsExist } from './resources.ts';
 
 function toRoleView(row: RoleRow, userCount: number): RoleView {
   return {
     id: row.id,
     name: row.name,
     description: row.description,
-    permissions: [...(row.permissions as Permission[])].sort(),
+    permissions: [...row.permissions].sort(),
     builtIn: row.builtIn,
     userCount,
     createdAt: row.createdAt.toISOString(),
@@ -65,9 +66,10 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
       return rows.map((row) => toRoleView(row, counts.find((c) => c.roleId === row.id)?.n ?? 0));
     },
 
-    async create(input: { name: string; description?: string | null | undefined; permissions: Permission[] }, actor: Actor): Promise<RoleView> {
+    async create(input: { name: string; description?: string | null | undefined; permissions: string[] }, actor: Actor): Promise<RoleView> {
       assertHolds(actor, input.permissions, CANNOT_SHAPE);
       return db.transaction(async (tx) => {
+        await assertPermissionsExist(tx, input.permissions);
         const [row] = await tx
           .insert(roles)
           .values({ name: input.name, description: input.description ?? null, permissions: [...new Set(input.permissions)].sort() })
@@ -80,7 +82,7 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
     },
 
     async update(
-      input: { id: string; name?: string | undefined; description?: string | null | undefined; permissions?: Permission[] | undefined },
+      input: { id: string; name?: string | undefined; description?: string | null | undefined; permissions?: string[] | undefined },
       actor: Actor,
     ): Promise<RoleView> {
       return db.transaction(async (tx) => {
@@ -89,10 +91,13 @@ export function createRoleAdmin({ db, audit }: { db: Db; audit: Audit }) {
           throw new AppError('CONFLICT', 'Built-in roles cannot be renamed');
         }
         const permissions = input.permissions && [...new Set(input.permissions)].sort();
-        if (permissions) assertHolds(actor, changedBetween<string>(row.permissions, permissions), CANNOT_SHAPE);
-        // The admin role holds every permission by definition.
-        if (row.name === BUILT_IN_ROLES.admin && permissions && permissions.length !== PERMISSIONS.length) {
-          throw new AppError('CONFLICT', 'The admin role always holds every permission');
+        if (permissions) {
+          assertHolds(actor, changedBetween<string>(row.permissions, permissions), CANNOT_SHAPE);
+          await assertPermissionsExist(tx, changedBetween<string>(row.permissions, permissions).filter((p) => permissions.includes(p)));
+        }
+        // The admin role holds every permission of Gatehouse's API by definition.
+        if (row.name === BUILT_IN_ROLES.admin && permissions && !PERMISSIONS.every((p) => permissions.includes(p))) {
+          throw new AppError('CONFLICT', 'The admin role always holds every permission of the Gatehouse API');
         }
         const [updated] = await tx
           .update(roles)

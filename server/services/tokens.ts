@@ -7,6 +7,7 @@ export interface AccessClaims extends JWTPayload {
   scope?: string;
   roles: string[];
   permissions: string[];
+  aud: string;
   /** The session (grant) the token belongs to; absent for client credentials. */
   sid?: string;
   exp: number;
@@ -21,11 +22,22 @@ export interface IssuedTokens {
 
 export type RefreshResult = { ok: true; tokens: Omit<IssuedTokens, 'sid'>; userId: string } | { ok: false; reason: string };
 
+/** An API resource as tokens see it: its permission names, or null for Gatehouse's own API. */
+export interface TokenResource {
+  identifier: string;
+  permissions: ReadonlySet<string> | null;
+}
+
 export interface TokenService {
-  /** Starts a session for a signed-in user: a Grant, a JWT access token and a refresh token. */
-  mint(userId: string, meta: RequestMeta): Promise<IssuedTokens>;
-  /** Rotates a refresh token at the token endpoint; RATE_LIMITED or UNAVAILABLE as it answers. */
-  refresh(refreshToken: string, meta: RequestMeta): Promise<RefreshResult>;
-  /** Signature, typ, issuer, audience and expiry, checked locally against the published keys. */
-  verifySignature(token: string): Promise<AccessClaims | null>;
+  /** The registered resource `identifier` (Gatehouse's own API included), or undefined. */
+  findResource(identifier: string): Promise<TokenResource | undefined>;
+  /** Starts a session for a signed-in user: a Grant, a JWT access token for `resource` (Gatehouse's API
+   *  by default) and a refresh token. */
+  mint(userId: string, meta: RequestMeta, resource?: TokenResource): Promise<IssuedTokens>;
+  /** Rotates a refresh token at the token endpoint, for `resource` if given (RFC 8707); RATE_LIMITED or
+   *  UNAVAILABLE as it answers. */
+  refresh(refreshToken: string, meta: RequestMeta, resource?: TokenResource): Promise<RefreshResult>;
+  /** Signature, typ, issuer, audience and expiry, checked locally against the published keys. The
+   *  audience is Gatehouse's own API, or with `anyAudience` any single one (the caller checks it). */
+  verifySignature(token: string, options?: { anyAudience?: boolean }): Promise<AccessClaims | null>;
 }

@@ -5,8 +5,7 @@ import { z } from 'zod';
 import { AppError, ERROR_STATUS } from '../errors.ts';
 import type { Context } from './context.ts';
 import { publicErrorOf } from './errors.ts';
-import { FIRST_PARTY_CLIENT_ID } from '../oidc/provider.ts';
-import type { Permission } from '../common/permissions.ts';
+import { FIRST_PARTY_CLIENT_ID, type Permission } from '../common/permissions.ts';
 
 /** `openapi`: the procedure's REST route (trpc-to-openapi); `created`: a REST success answers 201. */
 export type Meta = OpenApiMeta<{ created?: true }>;
@@ -63,22 +62,35 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
 
 export { z };
 
-/** Every named permission and, for a token of an app other than the first-party client, scopes naming
- *  them. A refusal, here or by the procedure, is audited as access_denied, once a minute per procedure. */
+/**
+ * Every named permission, held now. The caller is a signed-in user (a token of an app other than the
+ * first-party client also needs scopes naming the permissions) or a client acting on its own with a
+ * client_credentials token, whose roles must grant them. A refusal, here or by the procedure, is
+ * audited as access_denied, once a minute per procedure.
+ */
 export function requirePermission(...required: [Permission, ...Permission[]]) {
-  return authedProcedure.use(async ({ ctx, path, next }) => {
-    const { access, user, auth } = ctx;
-    const denied = (reason: string) => ctx.deps.accessDenials.record({ userId: user.id, procedure: path, reason, metadata: { required }, meta: ctx.meta });
-    const missing = required.filter((p) => !access.permissions.includes(p));
-    const scopes = auth.claims.client_id === FIRST_PARTY_CLIENT_ID ? null : (auth.claims.scope ?? '').split(' ');
+  return t.procedure.use(async ({ ctx, path, next }) => {
+    const token = bearerToken(ctx);
+    const user = token ? await ctx.deps.auth.bearer(token) : null;
+    const machine = token && !user ? await ctx.deps.auth.machine(token) : null;
+    if (!user && !machine) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
+    if (user) ctx.onAuthenticated?.(user.user.id);
+    const meta = machine ? { ...ctx.meta, actorClientId: machine.clientId } : ctx.meta;
+    const denied = (reason: string) => ctx.deps.accessDenials.record({ userId: user?.user.id ?? null, procedure: path, reason, metadata: { required }, meta });
+
+    const held: readonly string[] = user ? user.access.permissions : machine!.permissions;
+    const missing = required.filter((p) => !held.includes(p));
+    const scopes = !user || user.claims.client_id === FIRST_PARTY_CLIENT_ID ? null : (user.claims.scope ?? '').split(' ');
     const ungranted = scopes ? required.filter((p) => !scopes.includes(p)) : [];
     if (missing.length > 0 || ungranted.length > 0) {
-      await denied(missing.length > 0 ? `missing ${missing.join(', ')}` : `client ${auth.claims.client_id} not granted ${ungranted.join(', ')}`);
+      await denied(missing.length > 0 ? `missing ${missing.join(', ')}` : `client ${user!.claims.client_id} not granted ${ungranted.join(', ')}`);
       throw new TRPCError({ code: 'FORBIDDEN', message: 'You do not have permission to do this' });
     }
-    const result = await next({ ctx: { access, actor: { userId: user.id, permissions: access.permissions, meta: ctx.meta } } });
+    // A user hands out what their roles grant on any resource; a client only what it holds here.
+    const actor = user ? { userId: user.user.id, permissions: user.access.granted, meta } : { userId: null, clientId: machine!.clientId, permissions: machine!.permissions, meta };
+    const result = await next({ ctx: { actor } });
     const cause = result.ok ? undefined : result.error.cause;
     if (cause instanceof AppError && cause.code === 'FORBIDDEN') await denied(cause.message);
-    return result;
+    return translated(result);
   });
 }

@@ -1,6 +1,7 @@
 import { router } from './init.ts';
 import { adminAuditRouter } from './routers/admin/audit.ts';
 import { adminClientsRouter } from './routers/admin/clients.ts';
+import { adminResourcesRouter } from './routers/admin/resources.ts';
 import { adminRolesRouter } from './routers/admin/roles.ts';
 import { adminUsersRouter } from './routers/admin/users.ts';
 import { authRouter } from './routers/auth.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
     users: adminUsersRouter,
     roles: adminRolesRouter,
     clients: adminClientsRouter,
+    resources: adminResourcesRouter,
     audit: adminAuditRouter,
   }),
 });

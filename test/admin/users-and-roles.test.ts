@@ -194,7 +194,7 @@ describe('admin.users.list', () => {
 describe('admin.roles and the last-admin guard', () => {
   it('lists, creates, updates and deletes roles; built-ins stay', async () => {
     const list = await admin.caller.admin.roles.list();
-    expect(list.find((r) => r.name === 'admin')).toMatchObject({ builtIn: true, permissions: ['audit:read', 'clients:manage', 'roles:manage', 'users:delete', 'users:read', 'users:write'] });
+    expect(list.find((r) => r.name === 'admin')).toMatchObject({ builtIn: true, permissions: ['audit:read', 'clients:manage', 'resources:manage', 'roles:manage', 'users:delete', 'users:read', 'users:write'] });
     expect(list.find((r) => r.name === 'user')).toMatchObject({ builtIn: true, permissions: [] });
 
     const role = await admin.caller.admin.roles.create({ name: 'auditor', description: 'Reads the trail', permissions: ['audit:read'] });

@@ -1,7 +1,7 @@
 import { successView, tokenSetView, verifyResultView } from '../../common/outputs.ts';
 import { AppError } from '../../errors.ts';
 import { authedProcedure, bearerToken, publicProcedure, router, signedInCaller, z } from '../init.ts';
-import { email, name, password, token } from '../../common/inputs.ts';
+import { email, name, password, resource, token } from '../../common/inputs.ts';
 
 const tags = ['Sign-in'];
 
@@ -32,7 +32,7 @@ export const authRouter = router({
         errorResponses: [400, 401, 429],
       },
     })
-    .input(z.strictObject({ email, password }))
+    .input(z.strictObject({ email, password, resource: resource.optional() }))
     .output(tokenSetView)
     .mutation(async ({ ctx, input }) => {
       // Keyed by the email as typed (normalized), known or not: a refusal says nothing about it.
@@ -47,14 +47,15 @@ export const authRouter = router({
         protect: false,
         tags,
         summary: 'Trade a refresh token for new tokens',
-        description: 'The refresh token is rotated: use the new one next time. Using an old one again ends the session.',
+        description:
+          'The refresh token is rotated: use the new one next time. Using an old one again ends the session. With `resource`, the access token is for that API resource; the session stays the same.',
         errorResponses: [400, 401],
       },
     })
-    .input(z.strictObject({ refreshToken: token }))
+    .input(z.strictObject({ refreshToken: token, resource: resource.optional() }))
     .output(tokenSetView)
     // Limited as a request to /oidc/token, which it is (server/oidc/token-events.ts).
-    .mutation(({ ctx, input }) => ctx.deps.auth.refresh(input.refreshToken, ctx.meta)),
+    .mutation(({ ctx, input }) => ctx.deps.auth.refresh(input.refreshToken, ctx.meta, input.resource)),
 
   logout: publicProcedure
     .meta({

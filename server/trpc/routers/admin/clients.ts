@@ -10,6 +10,11 @@ const grantTypes = z.array(z.enum(CLIENT_GRANT_TYPES)).min(1).max(3);
 const scopes = z.array(z.enum(SCOPES)).max(SCOPES.length).optional();
 const clientId = z.string().min(1).max(200);
 const pkceRequired = boolOrText.optional().meta({ description: 'False exempts a confidential client from PKCE (legacy relying parties); never a public one' });
+const roles = z
+  .array(z.string().min(1).max(50))
+  .max(20)
+  .optional()
+  .meta({ description: 'Roles whose permissions its client_credentials tokens carry; you must hold their permissions' });
 const tags = ['Clients'];
 
 export const adminClientsRouter = router({
@@ -38,6 +43,7 @@ export const adminClientsRouter = router({
         postLogoutRedirectUris: uris,
         public: boolOrText.optional(),
         scopes,
+        roles,
         pkceRequired,
       }),
     )
@@ -63,6 +69,7 @@ export const adminClientsRouter = router({
         redirectUris: uris,
         postLogoutRedirectUris: uris,
         scopes,
+        roles,
         pkceRequired,
       }),
     )

@@ -1,11 +1,14 @@
-import { PERMISSIONS } from '../../../common/permissions.ts';
+import { PERMISSION_NAME } from '../../../common/permissions.ts';
 import { roleView, successView } from '../../../common/outputs.ts';
 import { requirePermission, router, z } from '../../init.ts';
 import { uuid } from '../../../common/inputs.ts';
 
 const roleName = z.string().regex(/^[a-z][a-z0-9_-]{1,49}$/, 'Lower-case letters, digits, - and _; 2 to 50 characters');
 const description = z.string().trim().max(500, 'Too long').nullable().optional();
-const permissions = z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length * 2);
+const permissions = z
+  .array(z.string().regex(PERMISSION_NAME, 'Not a permission name'))
+  .max(500)
+  .meta({ description: "Permissions of Gatehouse's API or of registered API resources" });
 const tags = ['Roles'];
 
 export const adminRolesRouter = router({
