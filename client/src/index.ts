@@ -2,7 +2,7 @@
 // './verifier' and './middleware', which need neither tRPC package.
 export { createGatehouseClient, DEFAULT_REFRESH_MARGIN_SECONDS } from './client/create.js';
 export type { GatehouseClient, GatehouseClientOptions, TokenControl } from './client/create.js';
-export { isRefreshRefused, isUnauthorized } from './client/errors.js';
+export { isRefreshRefused, isResourceRefused, isUnauthorized } from './client/errors.js';
 export type { AppRouter } from './app-router.js';
 export type { ProcedurePath, RouterInputs, RouterOutputs, TokenSet, Tokens, User } from './types.js';
 export { TRPCClientError } from '@trpc/client';

@@ -1,7 +1,7 @@
 // createGatehouseClient: the typed tRPC client for Gatehouse, which keeps the tokens of one session.
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import type { AppRouter } from '../app-router.js';
-import { isRefreshRefused } from './errors.js';
+import { isRefreshRefused, notSignedIn } from './errors.js';
 import { ACCESS_TOKEN, authLink, sessionLink } from './links.js';
 import { createTokenKeeper } from './token-keeper.js';
 import type { TokenSet, Tokens } from '../types.js';
@@ -14,12 +14,17 @@ export interface GatehouseClientOptions {
   /**
    * Called synchronously when the tokens change: with the TokenSet of a sign-in, registration or
    * refresh, or null when the session is over. Persist them here; if it throws, the call that
-   * changed them fails with that error (the new tokens are kept).
+   * changed them fails with that error (the new tokens are kept). A refresh for tokenFor rotates
+   * the refresh token too: it is reported as the session's TokenSet, with the new refreshToken and
+   * the unchanged main accessToken (see tokenFor), so what was persisted last is always resumable.
    */
   onTokens?: ((tokens: TokenSet | null) => void) | undefined;
   /** A fetch implementation; the global one by default. */
   fetch?: typeof globalThis.fetch | undefined;
-  /** Refresh before a call when the access token expires within this many seconds (default 10). */
+  /**
+   * Refresh before a call when the access token expires within this many seconds (default 10); the
+   * same margin applies to the tokens tokenFor keeps.
+   */
   refreshMarginSeconds?: number | undefined;
 }
 
@@ -32,6 +37,25 @@ export interface TokenControl {
 export type GatehouseClient = TRPCClient<AppRouter> & {
   /** Not a procedure: the client's own tokens. */
   readonly $tokens: TokenControl;
+  /**
+   * Not a procedure: an access token for the API resource `resource` (its registered identifier,
+   * the token's `aud`), from this client's session. The token got last is returned while it does
+   * not expire within refreshMarginSeconds; otherwise auth.refresh gets one for `resource`.
+   * Concurrent calls for one resource share one refresh, and every refresh, the main token's too,
+   * waits for the one before: each rotates the session's one refresh token.
+   *
+   * Such a refresh calls onTokens with the session's TokenSet: the new refreshToken and user, the
+   * main accessToken as it was (expiresIn counted for it). The resources' tokens are in no
+   * TokenSet and not persisted; after a reload, tokenFor gets them anew.
+   *
+   * Rejects with an UNAUTHORIZED TRPCClientError (isUnauthorized) when there is no session, before
+   * any request. Rejects with the server's error when it refuses the refresh token
+   * (isRefreshRefused): the session is over, as on the main token's refusal, and onTokens(null) was
+   * called. Rejects with the server's error, the session kept, when it refuses `resource`
+   * (isResourceRefused) and when the refresh fails otherwise (network, 5xx, 429). Signing out, a
+   * new sign-in and $tokens.set() forget the resources' tokens.
+   */
+  tokenFor(resource: string): Promise<string>;
 };
 
 export const DEFAULT_REFRESH_MARGIN_SECONDS = 10;
@@ -54,13 +78,15 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
   const keeper = createTokenKeeper({
     tokens: options.tokens ?? null,
     onTokens: options.onTokens,
-    refresh: (refreshToken) => refresher.auth.refresh.mutate({ refreshToken }),
+    refresh: (refreshToken, resource) => refresher.auth.refresh.mutate(resource === undefined ? { refreshToken } : { refreshToken, resource }),
     isRefusal: isRefreshRefused,
     marginSeconds: options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS,
+    noSession: (resource) => notSignedIn(`Not signed in: no session to get a token for ${resource} from`),
   });
   const client = createTRPCClient<AppRouter>({ links: [sessionLink(keeper), authLink(keeper), transport()] });
   const control: TokenControl = { get: keeper.get, set: keeper.set };
+  const tokenFor = (resource: string) => keeper.tokenFor(resource);
   return new Proxy(client, {
-    get: (target, key) => (key === '$tokens' ? control : Reflect.get(target, key)),
+    get: (target, key) => (key === '$tokens' ? control : key === 'tokenFor' ? tokenFor : Reflect.get(target, key)),
   }) as GatehouseClient;
 }

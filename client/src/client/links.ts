@@ -29,7 +29,11 @@ const ISSUES_TOKENS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.registe
 
 const toClientError = (error: unknown) => TRPCClientError.from<AppRouter>(error instanceof Error ? error : new Error(String(error)));
 
-/** Adopts the TokenSet of a sign-in or refresh, and drops the tokens when their session logs out. */
+/**
+ * Adopts the TokenSet of a sign-in or refresh, and drops the tokens when their session logs out.
+ * GatehouseClient.tokenFor, not a call of auth.refresh with `resource`, is the way to a resource's
+ * token: its refreshes take turns with the main token's.
+ */
 export function sessionLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
   return () =>
     ({ op, next }) =>
@@ -38,8 +42,13 @@ export function sessionLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
           next(envelope) {
             const result = envelope.result;
             try {
-              if ('data' in result && ISSUES_TOKENS.has(op.path)) keeper.adopt(result.data as TokenSet);
-              const input = op.input as { refreshToken?: unknown } | undefined;
+              const input = op.input as { refreshToken?: unknown; resource?: unknown } | undefined;
+              if ('data' in result && ISSUES_TOKENS.has(op.path)) {
+                // A refresh of this session for a resource keeps the main access token: its own is for another API.
+                const ownRefresh = op.path === 'auth.refresh' && input?.refreshToken === keeper.get()?.refreshToken;
+                if (ownRefresh && typeof input?.resource === 'string') keeper.adoptFor(input.resource, result.data as TokenSet);
+                else keeper.adopt(result.data as TokenSet);
+              }
               // A logout without a refresh token ends the session of the access token sent with it.
               const endsOwnSession = op.path === 'auth.logout' && (input?.refreshToken === undefined || input.refreshToken === keeper.get()?.refreshToken);
               // auth.logoutAll ends the caller's own session along with the others.
