@@ -9,6 +9,7 @@ import { createLogger } from './logger.ts';
 import { rotateKeys } from './oidc/keystore.ts';
 import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
 import { operator } from './services/rbac.ts';
+import { findUserByEmail } from './services/users.ts';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -16,6 +17,10 @@ commands:
   user:create --email E [--name N] [--role R ...]
       creates a user; the password is read from standard input (one line) or asked for
       at a hidden prompt. --role may repeat; default: user.
+  user:reset-mfa --email E
+      clears the user's second factor (authenticator app and recovery codes), e.g. for an
+      admin who lost both. The user signs in with the password alone, or enrols again where
+      MFA_REQUIRED_ROLES asks for it.
   clients:create --name N --grant-type G [--grant-type G ...] [--redirect-uri U ...]
                  [--post-logout-redirect-uri U ...] [--scope S ...] [--public] [--first-party]
                  [--no-pkce-required]
@@ -77,10 +82,23 @@ async function userCreate(args: string[]): Promise<void> {
     try {
       const user = await deps.userAdmin.create({ email: email.trim().toLowerCase(), password, name: values.name, roles: values.role ?? ['user'] }, operator());
       process.stdout.write(`created user ${user.id} <${user.email}> roles: ${user.roles.join(', ')}\n`);
+      const enrols = user.roles.filter((role) => config.mfaRequiredRoles.includes(role));
+      if (enrols.length > 0) process.stdout.write(`MFA_REQUIRED_ROLES names ${enrols.join(', ')}: the first sign-in sets up a second factor before any tokens.\n`);
     } catch (error) {
       if (error instanceof AppError && error.code === 'WEAK_PASSWORD') throw new UsageError(`password refused: ${error.details.fieldErrors?.password?.join('; ')}`);
       throw error;
     }
+  });
+}
+
+async function userResetMfa(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' } }, strict: true });
+  if (!values.email) throw new UsageError('--email is required');
+  await withDeps(loadConfig(), async (deps) => {
+    const user = await findUserByEmail(deps.database.db, values.email!);
+    if (!user) throw new UsageError(`no user with the email ${values.email}`);
+    await deps.mfa.reset(user.id, operator());
+    process.stdout.write(`cleared the second factor of ${user.id} <${user.email}>\n`);
   });
 }
 
@@ -135,6 +153,7 @@ async function keysRotate(args: string[]): Promise<void> {
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   'user:create': userCreate,
+  'user:reset-mfa': userResetMfa,
   'clients:create': clientsCreate,
   'keys:rotate': keysRotate,
 };

@@ -67,6 +67,11 @@ const envSchema = z.object({
     .refine((value) => /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(value.trim()), 'must be an address, or Name <address>')
     .optional(),
   EMAIL_VERIFICATION: z.enum(['off', 'optional', 'required']).default('optional'),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .default('')
+    .transform((value) => [...new Set(value.split(',').map((role) => role.trim()).filter(Boolean))])
+    .pipe(z.array(z.string().max(64, 'each role name must be at most 64 characters'))),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -99,6 +104,8 @@ export interface Config {
   mailFrom: string;
   /** off: no mail; optional: mailed, sign-in allowed; required: no sign-in before the address is verified. */
   emailVerification: 'off' | 'optional' | 'required';
+  /** Roles whose members get no tokens before they enrol a second factor. */
+  mfaRequiredRoles: string[];
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -167,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL ?? null,
     mailFrom: e.MAIL_FROM?.trim() ?? `Gatehouse <no-reply@${new URL(publicUrl).hostname}>`,
     emailVerification: e.EMAIL_VERIFICATION,
+    mfaRequiredRoles: e.MFA_REQUIRED_ROLES,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -25,6 +25,8 @@ import { createAuditLog, type AuditLog } from './services/audit-queries.ts';
 import { createAuthService, type AuthService } from './services/auth.ts';
 import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { createLoginGuard, type LoginGuard } from './services/login-guard.ts';
+import { createMfaService, purgeMfaChallenges, type MfaService } from './services/mfa.ts';
+import { createSealer } from './common/seal.ts';
 import { createMailWorker, purgeOutbox, type MailWorker, type MailWorkerOptions } from './services/outbox.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
 import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
@@ -61,6 +63,7 @@ export interface Deps {
   audit: Audit;
   tokens: TokenService;
   auth: AuthService;
+  mfa: MfaService;
   account: AccountService;
   recovery: RecoveryService;
   mailer: Mailer;
@@ -138,7 +141,16 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
   const mailWorker = createMailWorker({ db, mailer, render: loadTemplates(), config, audit, log, metrics, options: options.mail });
   const outbox = mailWorker;
-  const auth = createAuthService({ config, db, audit, passwords, tokens, outbox });
+  const mfa = createMfaService({
+    db,
+    audit,
+    passwords,
+    sealer: createSealer(keys.encryptionKey),
+    limit: rateLimits.mfa,
+    issuer: new URL(config.publicUrl).host,
+    requiredRoles: config.mfaRequiredRoles,
+  });
+  const auth = createAuthService({ config, db, audit, passwords, tokens, mfa, outbox });
   const account = createAccountService({ db, audit, passwords, outbox });
   const recovery = createRecoveryService({ db, audit, passwords, outbox });
   const auditLog = createAuditLog(db);
@@ -155,6 +167,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
       await purgeExpiredOidcRows(db);
       await purgeExpiredSessions(db);
       await purgeAccountTokens(db);
+      await purgeMfaChallenges(db);
       await purgeOutbox(db);
       await rateLimitStore.purge();
     } catch (error) {
@@ -177,6 +190,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     audit,
     tokens,
     auth,
+    mfa,
     account,
     recovery,
     mailer,

@@ -12,6 +12,7 @@ export interface Metrics {
   registry: Registry;
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   logins: Counter<'outcome'>;
+  loginFactors: Counter<'factor'>;
   tokensIssued: Counter<'grant'>;
   rateLimitRejections: Counter<'limit' | 'counter'>;
   refreshReuseDetected: Counter;
@@ -51,6 +52,7 @@ export function createMetrics({ poolStats }: { poolStats: () => Promise<PoolStat
       registers: [registry],
     }),
     logins: new Counter({ name: 'gatehouse_logins_total', help: 'Sign-in attempts by outcome', labelNames: ['outcome'], registers: [registry] }),
+    loginFactors: new Counter({ name: 'gatehouse_logins_by_factor_total', help: 'Successful sign-ins by the factors used (pwd, pwd+totp, pwd+recovery_code)', labelNames: ['factor'], registers: [registry] }),
     tokensIssued: new Counter({ name: 'gatehouse_tokens_issued_total', help: 'Access tokens issued, by grant', labelNames: ['grant'], registers: [registry] }),
     rateLimitRejections: new Counter({
       name: 'gatehouse_rate_limit_rejections_total',

@@ -5,3 +5,4 @@ export * from './clients.ts';
 export * from './rate-limits.ts';
 export * from './mail.ts';
 export * from './resources.ts';
+export * from './mfa.ts';

@@ -25,6 +25,12 @@ export const AUDIT_EVENT_TYPES = [
   'email_change_requested',
   'email_changed',
   'resource_changed',
+  'mfa_enabled',
+  'mfa_disabled',
+  'mfa_failed',
+  'mfa_recovery_used',
+  'mfa_recovery_codes_regenerated',
+  'key_rotated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

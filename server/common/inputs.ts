@@ -30,6 +30,27 @@ export const resource = z
 export const token = z.string().min(1, 'Required').max(8192, 'Too long');
 
 /** A session id as listed by me.sessions.list: the base64url SHA-256 of its grant id. */
+/** A TOTP code: six digits (spaces an app shows between groups are dropped). */
+export const totpCode = z
+  .string()
+  .max(16, 'Too long')
+  .transform((code) => code.replace(/\s+/g, ''))
+  .pipe(z.string().regex(/^\d{6}$/, 'Must be the 6 digits your authenticator app shows'));
+
+/** A recovery code, as shown (xxxxx-xxxxx) or without the dash, in either case. */
+export const recoveryCode = z
+  .string()
+  .max(32, 'Too long')
+  .transform((code) => code.trim().toLowerCase().replace(/[\s-]/g, ''))
+  .pipe(z.string().regex(/^[a-z2-7]{10}$/, 'Must be a recovery code such as abcde-23456'));
+
+/** A TOTP code or a recovery code, told apart by their shapes. */
+export const anyMfaCode = z
+  .string()
+  .max(32, 'Too long')
+  .transform((code) => code.replace(/\s+/g, ''))
+  .pipe(z.string().regex(/^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$/, 'Must be the 6 digits of your authenticator app or a recovery code'));
+
 export const sessionId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'Not a session id');
 
 /** A user id as PostgreSQL writes a uuid: checked before a lookup, since a malformed one makes the query fail. */

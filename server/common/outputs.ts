@@ -13,6 +13,7 @@ export const userView = z
     emailVerified: z.boolean(),
     isActive: z.boolean(),
     roles: z.array(z.string()),
+    mfaEnabled: z.boolean(),
     createdAt: timestamp,
     lastLoginAt: timestamp.nullable(),
   })
@@ -43,6 +44,45 @@ export const tokenSetView = z
   })
   .meta({ id: 'TokenSet' });
 export type TokenSet = z.infer<typeof tokenSetView>;
+
+export const MFA_METHODS = ['totp', 'recovery_code'] as const;
+
+export const mfaChallengeView = z
+  .object({
+    mfaRequired: z.literal(true),
+    mfaToken: z.string().meta({ description: 'For auth.verifyMfa: single use, 5 minutes, 5 wrong codes' }),
+    methods: z.array(z.enum(MFA_METHODS)),
+  })
+  .meta({ id: 'MfaChallenge' });
+export type MfaChallenge = z.infer<typeof mfaChallengeView>;
+
+export const mfaEnrollmentView = z
+  .object({
+    mfaEnrollmentRequired: z.literal(true),
+    enrollmentToken: z.string().meta({ description: 'A bearer token good only for me.mfa.totp.begin and me.mfa.totp.confirm' }),
+    expiresIn: z.int().meta({ description: 'Seconds until the enrollment token expires' }),
+  })
+  .meta({ id: 'MfaEnrollmentRequired' });
+export type MfaEnrollment = z.infer<typeof mfaEnrollmentView>;
+
+/** auth.login's answer: tokens, or the second factor still to give (or, under MFA_REQUIRED_ROLES, to enrol). */
+export const loginResultView = z.union([tokenSetView, mfaChallengeView, mfaEnrollmentView]).meta({ id: 'LoginResult' });
+export type LoginResult = z.infer<typeof loginResultView>;
+
+export const totpEnrollmentView = z
+  .object({
+    secret: z.string().meta({ description: 'Base32, for typing into an authenticator app' }),
+    otpauthUrl: z.string(),
+    qrSvg: z.string().meta({ description: 'The otpauth URL as a QR code, an SVG document' }),
+  })
+  .meta({ id: 'TotpEnrollment' });
+
+export const recoveryCodesView = z
+  .object({
+    recoveryCodes: z.array(z.string()).meta({ description: 'Shown once: each works once in place of a code' }),
+    tokens: tokenSetView.optional().meta({ description: 'When enrolment was required at sign-in: the tokens of that sign-in' }),
+  })
+  .meta({ id: 'RecoveryCodes' });
 
 export const verifyResultView = z
   .discriminatedUnion('active', [

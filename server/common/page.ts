@@ -24,6 +24,7 @@ const STYLE = `
   .error { background: #fdecec; color: #8a1c1c; padding: .6rem .75rem; border-radius: .4rem; }
   .muted { color: #5b6475; font-size: .9rem; }
   ul { padding-left: 1.2rem; }
+  .qr svg { display: block; width: 12rem; height: 12rem; margin: 1rem auto; }
 `;
 
 /** Sends a page with its CSP, never framed nor cached; without `status`, the status already set stays. */

@@ -8,26 +8,30 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { AppError, EMAIL_NOT_VERIFIED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { AuthService } from '../services/auth.ts';
+import { factorOf, type AuthService, type SignInFactor } from '../services/auth.ts';
+import { INVALID_MFA_MESSAGE, type MfaService } from '../services/mfa.ts';
 import { readForm } from '../request/body.ts';
 import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
 import type { LoginGuard } from '../services/login-guard.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
-import { email, name, password } from '../common/inputs.ts';
+import { anyMfaCode, email, name, password, totpCode } from '../common/inputs.ts';
 import { messagePage, sendPage } from '../common/page.ts';
 import { OIDC_SCOPES } from '../common/permissions.ts';
-import { consentPage, loginPage, signUpPage } from './pages.ts';
+import { consentPage, enrollPage, loginPage, mfaPage, recoveryCodesPage, signUpPage } from './pages.ts';
+import { acrOf } from './provider.ts';
 
 const OIDC_SCOPE_SET = new Set<string>(OIDC_SCOPES);
 
-/** GET: the page (or, with `signup`/`signin`, that form); POST: login, register, confirm, abort. */
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|register|signup|signin|confirm|abort))?$/;
+/** GET: the page (or, with `signup`/`signin`, that form); POST: login, register, the second factor
+ *  (mfa, enroll, continue), confirm, abort. */
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|register|signup|signin|mfa|enroll|continue|confirm|abort))?$/;
 const SHOW = new Set([undefined, 'signup', 'signin']);
 
 export interface InteractionDeps {
   provider: Provider;
   auth: AuthService;
+  mfa: MfaService;
   loginGuard: LoginGuard;
   rateLimits: RateLimits;
   config: Config;
@@ -43,13 +47,17 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 /** The login and create prompts both ask who the user is: either form answers them. */
 const asksForAccount = (details: Details) => details.prompt.name === 'login' || details.prompt.name === 'create';
 
-/** prompt=create is resolved by any sign-in, so that the flow moves on to consent. */
-const accountResult = (details: Details, accountId: string) => ({
-  login: { accountId },
+const AMR: Record<SignInFactor, string[]> = { pwd: ['pwd'], 'pwd+totp': ['pwd', 'otp'], 'pwd+recovery_code': ['pwd', 'otp'] };
+
+/** prompt=create is resolved by any sign-in, so that the flow moves on to consent; amr and acr go into the id_token. */
+const accountResult = (details: Details, accountId: string, factor: SignInFactor) => ({
+  login: { accountId, amr: AMR[factor], acr: acrOf(AMR[factor]) },
   ...(details.prompt.name === 'create' ? { create: { accountId } } : {}),
 });
 
-export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits, config, log, secret }: InteractionDeps): Koa.Middleware {
+const tokenField = z.string().min(1).max(128);
+
+export function createInteractionRoutes({ provider, auth, mfa, loginGuard, rateLimits, config, log, secret }: InteractionDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;
   const csrfFor = (uid: string) => createHmac('sha256', secret).update(`interaction-csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, presented: string | null) => {
@@ -116,12 +124,14 @@ export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits
     const clientId = String(details.params.client_id);
     try {
       // The same counters as auth.login: a guesser gains nothing by switching doors.
-      const user = await loginGuard.run(parsed.data.email, meta, new KoaDeviceCookie(ctx), { clientId }, async () => {
-        const found = await auth.authenticate(parsed.data, meta, { clientId, via: 'hosted_login' });
-        await auth.recordSignIn(found.id, meta, { clientId, via: 'hosted_login' });
-        return found;
-      });
-      return await finish(ctx, accountResult(details, user.id));
+      const user = await loginGuard.run(parsed.data.email, meta, new KoaDeviceCookie(ctx), { clientId }, () =>
+        auth.authenticate(parsed.data, meta, { clientId, via: 'hosted_login' }),
+      );
+      const next = await mfa.afterPassword(user, { interactionUid: uid });
+      if (next && 'mfaRequired' in next) return await showMfa(ctx, uid, clientId, { mfaToken: next.mfaToken, recoveryCodes: next.methods.includes('recovery_code') });
+      if (next) return await showEnroll(ctx, uid, clientId, next.enrollmentToken, await mfa.begin(user));
+      await auth.recordSignIn(user.id, meta, { clientId, via: 'hosted_login' });
+      return await finish(ctx, accountResult(details, user.id, 'pwd'));
     } catch (error) {
       if (error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
         return show(ctx, uid, { view: 'signin', email: parsed.data.email, error: INVALID_CREDENTIALS_MESSAGE, status: 401 });
@@ -172,8 +182,88 @@ export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits
         messagePage('Check your mail', `We have sent a link to ${parsed.data.email}. Open it to verify your address, then sign in.`),
       );
     }
+    const enrolment = await mfa.afterPassword(user, { interactionUid: uid });
+    if (enrolment && 'enrollmentToken' in enrolment) return showEnroll(ctx, uid, clientId, enrolment.enrollmentToken, await mfa.begin(user));
     await auth.recordSignIn(user.id, meta, { clientId, via: 'hosted_signup' });
-    return finish(ctx, accountResult(details, user.id));
+    return finish(ctx, accountResult(details, user.id, 'pwd'));
+  }
+
+  async function showMfa(ctx: Koa.Context, uid: string, clientId: string, form: { mfaToken: string; recoveryCodes: boolean; error?: string }, status?: number) {
+    const page = mfaPage({ action: `/interaction/${uid}/mfa`, csrf: csrfFor(uid), clientName: await clientNameOf(clientId), startOverHref: `/interaction/${uid}/signin`, ...form });
+    return sendPage(ctx, page, status);
+  }
+
+  async function showEnroll(ctx: Koa.Context, uid: string, clientId: string, enrollmentToken: string, enrolment: { secret: string; qrSvg: string }, error?: string, status?: number) {
+    const page = enrollPage({ action: `/interaction/${uid}/enroll`, csrf: csrfFor(uid), clientName: await clientNameOf(clientId), enrollmentToken, secret: enrolment.secret, qrSvg: enrolment.qrSvg, ...(error ? { error } : {}) });
+    return sendPage(ctx, page, status);
+  }
+
+  /** A sign-in whose second step cannot go on: back to the start, as for an expired page. */
+  function startOver(ctx: Koa.Context, uid: string) {
+    return show(ctx, uid, { view: 'signin', error: 'This sign-in has expired. Sign in again.', status: 400 });
+  }
+
+  /** The code of a sign-in with a factor: a wrong code, a spent or expired challenge read alike. */
+  async function answerMfa(ctx: Koa.Context, uid: string, form: URLSearchParams) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== uid || !asksForAccount(details)) return show(ctx, uid);
+    const clientId = String(details.params.client_id);
+    const token = tokenField.safeParse(form.get('mfa_token'));
+    if (!token.success) return startOver(ctx, uid);
+    const again = { mfaToken: token.data, recoveryCodes: true };
+    const code = anyMfaCode.safeParse(form.get('code') ?? '');
+    if (!code.success) return showMfa(ctx, uid, clientId, { ...again, error: 'Enter the 6 digits your app shows, or a recovery code.' }, 400);
+    const answer = /^\d{6}$/.test(code.data) ? { code: code.data } : { recoveryCode: code.data };
+    const meta = requestMeta(ctx);
+    try {
+      const { user, method } = await mfa.answer(token.data, answer, meta, { interactionUid: uid });
+      await auth.recordSignIn(user.id, meta, { clientId, via: 'hosted_login' }, factorOf(method));
+      return await finish(ctx, accountResult(details, user.id, factorOf(method)));
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'INVALID_TOKEN') {
+        return showMfa(ctx, uid, clientId, { ...again, error: `${INVALID_MFA_MESSAGE}. Try again, or start over.` }, 401);
+      }
+      if (error instanceof AppError && error.code === 'RATE_LIMITED') {
+        if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
+        return showMfa(ctx, uid, clientId, { ...again, error: error.message }, 429);
+      }
+      throw error;
+    }
+  }
+
+  /** Enrolment that MFA_REQUIRED_ROLES asks for: the first code turns the factor on, then the recovery codes. */
+  async function enroll(ctx: Koa.Context, uid: string, form: URLSearchParams) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== uid || !asksForAccount(details)) return show(ctx, uid);
+    const clientId = String(details.params.client_id);
+    const token = tokenField.safeParse(form.get('enrollment_token'));
+    const enrolling = token.success ? await mfa.enrollment(token.data, { interactionUid: uid }) : null;
+    const pending = enrolling ? await mfa.pendingEnrollment(enrolling.user.id) : null;
+    if (!token.success || !enrolling || !pending) return startOver(ctx, uid);
+    const code = totpCode.safeParse(form.get('code') ?? '');
+    if (!code.success) return showEnroll(ctx, uid, clientId, token.data, pending, 'Enter the 6 digits your app shows.', 400);
+    try {
+      const codes = await mfa.confirm(enrolling.user.id, code.data, requestMeta(ctx));
+      await mfa.markEnrolled(token.data);
+      return sendPage(ctx, recoveryCodesPage({ action: `/interaction/${uid}/continue`, csrf: csrfFor(uid), enrollmentToken: token.data, codes }));
+    } catch (error) {
+      if (error instanceof AppError && (error.code === 'INVALID_INPUT' || error.code === 'RATE_LIMITED')) {
+        if (error.details.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.details.retryAfterSeconds));
+        return showEnroll(ctx, uid, clientId, token.data, pending, error.code === 'RATE_LIMITED' ? error.message : 'That code is not right. Try the next one.', error.code === 'RATE_LIMITED' ? 429 : 400);
+      }
+      throw error;
+    }
+  }
+
+  /** Past the recovery codes: the sign-in goes on, with both factors. */
+  async function afterEnrollment(ctx: Koa.Context, uid: string, form: URLSearchParams) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== uid || !asksForAccount(details)) return show(ctx, uid);
+    const token = tokenField.safeParse(form.get('enrollment_token'));
+    const done = token.success ? await mfa.finishEnrollment(token.data, { interactionUid: uid, purpose: 'enrolled' }) : null;
+    if (!done) return startOver(ctx, uid);
+    await auth.recordSignIn(done.userId, requestMeta(ctx), { clientId: String(details.params.client_id), via: 'hosted_login' }, 'pwd+totp');
+    return finish(ctx, accountResult(details, done.userId, 'pwd+totp'));
   }
 
   async function confirm(ctx: Koa.Context, uid: string) {
@@ -216,6 +306,9 @@ export function createInteractionRoutes({ provider, auth, loginGuard, rateLimits
       if (!csrfValid(uid, form.get('csrf'))) return sendPage(ctx, messagePage('Request refused', 'This form has expired. Go back and try again.'), 403);
       if (action === 'login') return await login(ctx, uid, form);
       if (action === 'register') return await register(ctx, uid, form);
+      if (action === 'mfa') return await answerMfa(ctx, uid, form);
+      if (action === 'enroll') return await enroll(ctx, uid, form);
+      if (action === 'continue') return await afterEnrollment(ctx, uid, form);
       if (action === 'confirm') return await confirm(ctx, uid);
       return await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     } catch (error) {

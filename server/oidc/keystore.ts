@@ -1,4 +1,4 @@
-// Signing keys and cookie secrets, in KEYS_DIR files only the service user can read. keys:rotate adds a
+// Signing keys, cookie secrets and the key that seals secrets in the database, in KEYS_DIR files only the service user can read. keys:rotate adds a
 // key pair and supersedes the old: every instance publishes it at once and signs with it from its next
 // start; a superseded key stays published and trusted until every token it could have signed has expired.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -24,6 +24,8 @@ export interface Keys {
   signing: PrivateJwk[];
   /** Cookie signing secrets, newest first: Koa and oidc-provider share them. */
   cookieSecrets: string[];
+  /** The AES-256 key that seals secrets kept in the database (TOTP secrets): never stored there. */
+  encryptionKey: Buffer;
 }
 
 const jwksFile = z.object({
@@ -42,6 +44,7 @@ const jwksFile = z.object({
 });
 type JwksFile = { keys: PrivateJwk[]; meta: Record<string, KeyMeta> };
 const cookiesFile = z.object({ secrets: z.array(z.string().min(32)).min(1) });
+const encryptionKeyFile = z.object({ key: z.base64url().refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes') });
 
 export class KeysMissingError extends Error {}
 
@@ -118,13 +121,16 @@ export interface LoadOptions {
  *  made at start would invalidate every token at the next deploy. */
 export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 86_400 }: LoadOptions): Promise<Keys> {
   const cookiesPath = join(dir, 'cookies.json');
+  const encryptionKeyPath = join(dir, 'encryption.json');
   let jwks = await readJwksFile(dir);
   let cookies = await readJson(cookiesPath);
+  let encryption = await readJson(encryptionKeyPath);
 
-  if (jwks === undefined || cookies === undefined) {
+  if (jwks === undefined || cookies === undefined || encryption === undefined) {
     if (!allowGenerate) {
+      const missing = jwks === undefined ? 'jwks.json' : cookies === undefined ? 'cookies.json' : 'encryption.json';
       throw new KeysMissingError(
-        `KEYS_DIR: ${dir} has no ${jwks === undefined ? 'jwks.json' : 'cookies.json'}; production never generates keys at start. ` +
+        `KEYS_DIR: ${dir} has no ${missing}; production never generates keys at start. ` +
           'Create them once outside production (npm start with NODE_ENV unset) and provide the directory.',
       );
     }
@@ -137,6 +143,10 @@ export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 
       cookies = { secrets: [randomBytes(32).toString('base64url')] };
       await writeSecret(cookiesPath, cookies);
     }
+    if (encryption === undefined) {
+      encryption = { key: randomBytes(32).toString('base64url') };
+      await writeSecret(encryptionKeyPath, encryption);
+    }
   }
 
   const parsedCookies = cookiesFile.safeParse(cookies);
@@ -145,7 +155,9 @@ export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 
   for (const alg of ['ES256', 'RS256'] as const) {
     if (!signing.some((k) => k.alg === alg)) throw new Error(`KEYS_DIR: ${jwksPathOf(dir)} has no ${alg} key in service`);
   }
-  return { signing, cookieSecrets: parsedCookies.data.secrets };
+  const parsedEncryption = encryptionKeyFile.safeParse(encryption);
+  if (!parsedEncryption.success) throw new Error(`KEYS_DIR: ${encryptionKeyPath} holds no 32-byte key`);
+  return { signing, cookieSecrets: parsedCookies.data.secrets, encryptionKey: Buffer.from(parsedEncryption.data.key, 'base64url') };
 }
 
 /** Adds a new ES256 and RS256 key, supersedes the current ones and drops the retired ones. */

@@ -121,3 +121,85 @@ ${form}
 <button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
   );
 }
+
+export interface MfaPageProps {
+  action: string;
+  csrf: string;
+  clientName: string;
+  /** The challenge of this sign-in, sent back with the code. */
+  mfaToken: string;
+  startOverHref: string;
+  recoveryCodes: boolean;
+  error?: string;
+}
+
+/** The second step of a sign-in with a factor: the app's code, or a recovery code in the same field. */
+export function mfaPage({ action, csrf, clientName, mfaToken, startOverHref, recoveryCodes, error }: MfaPageProps): Page {
+  return layout(
+    'Two-step verification',
+    `<h1>Two-step verification</h1>
+<p class="muted">to continue to <strong>${escapeHtml(clientName)}</strong></p>
+${errorBlock(error)}
+<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <input type="hidden" name="mfa_token" value="${escapeHtml(mfaToken)}">
+  <label for="code">Code from your authenticator app</label>
+  <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="32">
+  <button type="submit">Verify</button>
+</form>
+${recoveryCodes ? '<p class="muted">No access to your app? Enter one of your recovery codes instead.</p>' : ''}
+<p class="muted"><a href="${escapeHtml(startOverHref)}">Start over</a></p>`,
+  );
+}
+
+export interface EnrollPageProps {
+  action: string;
+  csrf: string;
+  clientName: string;
+  enrollmentToken: string;
+  secret: string;
+  /** The QR code as the qrcode library draws it: markup of its own making, with no text of ours. */
+  qrSvg: string;
+  error?: string;
+}
+
+/** Enrolment that MFA_REQUIRED_ROLES asks for before the sign-in goes on. */
+export function enrollPage({ action, csrf, clientName, enrollmentToken, secret, qrSvg, error }: EnrollPageProps): Page {
+  return layout(
+    'Set up two-step verification',
+    `<h1>Set up two-step verification</h1>
+<p class="muted"><strong>${escapeHtml(clientName)}</strong> needs a second factor on your account. Scan the code with an authenticator app, or type the key.</p>
+${errorBlock(error)}
+<div class="qr">${qrSvg}</div>
+<p class="muted">Key: <code id="secret">${escapeHtml(secret)}</code></p>
+<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <input type="hidden" name="enrollment_token" value="${escapeHtml(enrollmentToken)}">
+  <label for="code">Code from your authenticator app</label>
+  <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="16">
+  <button type="submit">Turn on</button>
+</form>`,
+  );
+}
+
+export interface RecoveryCodesPageProps {
+  action: string;
+  csrf: string;
+  enrollmentToken: string;
+  codes: string[];
+}
+
+/** The recovery codes, shown once, before the sign-in goes on. */
+export function recoveryCodesPage({ action, csrf, enrollmentToken, codes }: RecoveryCodesPageProps): Page {
+  return layout(
+    'Recovery codes',
+    `<h1>Save your recovery codes</h1>
+<p>Each code works once, in place of a code from your app. Keep them somewhere safe: they are shown only now.</p>
+<ul id="recovery-codes">${codes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`).join('')}</ul>
+<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <input type="hidden" name="enrollment_token" value="${escapeHtml(enrollmentToken)}">
+  <button type="submit">I have saved them, continue</button>
+</form>`,
+  );
+}

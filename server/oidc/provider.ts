@@ -20,6 +20,27 @@ export const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'picture', '
 /** Recorded as the grant type of sessions started by Gatehouse's own sign-in (auth.login, auth.register). */
 export const FIRST_PARTY_GTY = 'urn:gatehouse:login';
 
+/** Authentication context classes: a password alone, or a password and a second factor. */
+export const ACR = { password: 'urn:gatehouse:acr:pwd', mfa: 'urn:gatehouse:acr:mfa' } as const;
+/** The `acr` that the methods of `amr` (RFC 8176) make. */
+export const acrOf = (amr: readonly string[]) => (amr.includes('otp') ? ACR.mfa : ACR.password);
+
+// The methods of a sign-in made outside a request (tRPC), set on its access token before it is saved.
+const mintedAmr = new WeakMap<object, readonly string[]>();
+export function setSignInMethods(token: object, amr: readonly string[]): void {
+  mintedAmr.set(token, amr);
+}
+
+interface SignInEntities {
+  oidc?: { entities?: { RefreshToken?: { amr?: string[] }; AuthorizationCode?: { amr?: string[] } } };
+}
+
+/** The sign-in methods behind a user's access token: set at mint, or those its code or refresh token carries. */
+function amrOf(ctx: unknown, token: object): readonly string[] | undefined {
+  const entities = (ctx as SignInEntities | undefined)?.oidc?.entities;
+  return mintedAmr.get(token) ?? entities?.RefreshToken?.amr ?? entities?.AuthorizationCode?.amr;
+}
+
 export interface ProviderDeps {
   config: Config;
   db: Db;
@@ -86,6 +107,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [], 
       requestObjectSigningAlgValues: ['RS256', 'ES256', 'PS256', 'EdDSA'],
     },
     scopes: [...SCOPES],
+    acrValues: [ACR.password, ACR.mfa],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: [...PROFILE_CLAIMS] },
     // Scope claims go in the id_token too: relying parties reading only it (Auth.js) would see just `sub`.
     conformIdTokenClaims: false,
@@ -110,7 +132,7 @@ export function createProvider({ config, db, keys, adapter, staticClients = [], 
         }),
       };
     },
-    async extraTokenClaims(_ctx, token) {
+    async extraTokenClaims(ctx, token) {
       const resource = await resourceOf(token);
       if (token.kind === 'ClientCredentials') {
         // A machine's token: its client's roles, narrowed to the permissions it asked for, if it named any.
@@ -122,7 +144,8 @@ export function createProvider({ config, db, keys, adapter, staticClients = [], 
       const access = await loadAccess(db, token.accountId);
       // Gatehouse's own sign-in gets what the user holds; another app only what was asked for and consented to.
       const narrowTo = isFirstPartySession(token) || token.clientId === FIRST_PARTY_CLIENT_ID ? null : (token.scope ?? '');
-      return { roles: access.roles, permissions: tokenPermissions(access, resource, narrowTo), sid: token.grantId };
+      const amr = amrOf(ctx, token);
+      return { roles: access.roles, permissions: tokenPermissions(access, resource, narrowTo), sid: token.grantId, ...(amr ? { amr, acr: acrOf(amr) } : {}) };
     },
     features: {
       devInteractions: { enabled: false },

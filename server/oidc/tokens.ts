@@ -7,7 +7,7 @@ import { AppError, RATE_LIMITED_MESSAGE } from '../errors.ts';
 import { recordSession } from '../services/sessions.ts';
 import type { AccessClaims, TokenResource, TokenService } from '../services/tokens.ts';
 import type { PublishedKeys } from './keystore.ts';
-import { API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY } from './provider.ts';
+import { acrOf, API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, setSignInMethods } from './provider.ts';
 import type { ResourceServers } from './resource-servers.ts';
 
 export function createTokenService({ provider, config, db, published, resourceServers }: { provider: Provider; config: Config; db: Db; published: PublishedKeys; resourceServers: ResourceServers }): TokenService {
@@ -50,7 +50,7 @@ export function createTokenService({ provider, config, db, published, resourceSe
   return {
     findResource,
 
-    async mint(userId, meta, resource) {
+    async mint(userId, meta, resource, amr = ['pwd']) {
       const target = resource ? await resourceServers.get(resource.identifier) : resourceServers.builtIn;
       const client = await provider.Client.find(FIRST_PARTY_CLIENT_ID);
       if (!client) throw new Error('first-party client is not configured');
@@ -61,8 +61,20 @@ export function createTokenService({ provider, config, db, published, resourceSe
 
       const at = new provider.AccessToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: target.permissions ? '' : API_SCOPE });
       at.resourceServer = new provider.ResourceServer(target.info.audience!, target.info);
-      // Resource and scope named, so that the token endpoint picks the same resource server at every rotation.
-      const rt = new provider.RefreshToken({ accountId: userId, client, grantId: sid, gty: FIRST_PARTY_GTY, scope: API_SCOPE, resource: config.apiAudience, rotations: 0 });
+      setSignInMethods(at, amr);
+      // Resource and scope named, so that the token endpoint picks the same resource server at every
+      // rotation; the sign-in methods ride along, so that refreshed tokens carry them too.
+      const rt = new provider.RefreshToken({
+        accountId: userId,
+        client,
+        grantId: sid,
+        gty: FIRST_PARTY_GTY,
+        scope: API_SCOPE,
+        resource: config.apiAudience,
+        rotations: 0,
+        amr: [...amr],
+        acr: acrOf(amr),
+      });
       const [accessToken, refreshToken] = await Promise.all([at.save(), rt.save()]);
       await recordSession(db, { grantId: sid, userId, clientId: client.clientId, meta, expiresAt: new Date(Date.now() + config.refreshTokenTtl * 1000) });
       return { accessToken, refreshToken, expiresIn: target.info.accessTokenTTL ?? config.accessTokenTtl, sid };

@@ -6,7 +6,10 @@ import type { AuditHooks } from './audit.ts';
 export function auditMetricsHook({ log, metrics }: { log: Logger; metrics: Metrics }): AuditHooks {
   return {
     onRecorded(event) {
-      if (event.type === 'login') metrics.logins.inc({ outcome: 'success' });
+      if (event.type === 'login') {
+        metrics.logins.inc({ outcome: 'success' });
+        metrics.loginFactors.inc({ factor: String(event.metadata?.factor ?? 'pwd') });
+      }
       else if (event.type === 'login_failed') metrics.logins.inc({ outcome: 'failure' });
       else if (event.type === 'refresh_reuse_detected') metrics.refreshReuseDetected.inc();
     },

@@ -4,9 +4,10 @@ import { users, type UserRow } from '../../db/schema/index.ts';
 import type { Config } from '../config.ts';
 import { AppError, emailNotVerified, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
-import type { TokenSet, VerifyResult } from '../common/outputs.ts';
+import type { LoginResult, MfaEnrollment, TokenSet, VerifyResult } from '../common/outputs.ts';
 import { BUILT_IN_ROLES, FIRST_PARTY_CLIENT_ID, type Permission } from '../common/permissions.ts';
 import type { Audit } from './audit.ts';
+import type { MfaAnswer, MfaMethod, MfaService } from './mfa.ts';
 import type { Passwords } from './passwords.ts';
 import { loadAccess, tokenPermissions, type Access } from './rbac.ts';
 import { loadClientAccess } from './clients.ts';
@@ -23,8 +24,15 @@ export interface AuthDeps {
   audit: Audit;
   passwords: Passwords;
   tokens: TokenService;
+  mfa: MfaService;
   outbox: { kick(): void };
 }
+
+/** How a sign-in was made: the factors, as recorded in the audit trail and counted in the metrics. */
+export type SignInFactor = 'pwd' | 'pwd+totp' | 'pwd+recovery_code';
+export const factorOf = (method: MfaMethod | null): SignInFactor => (method === null ? 'pwd' : `pwd+${method}`);
+/** The RFC 8176 methods of a factor: a recovery code is a one-time password too. */
+export const amrOfFactor = (factor: SignInFactor): string[] => (factor === 'pwd' ? ['pwd'] : ['pwd', 'otp']);
 
 export interface Bearer {
   claims: AccessClaims & { sid: string };
@@ -40,7 +48,7 @@ export interface MachineBearer {
 
 const INACTIVE = { active: false } as const;
 
-export function createAuthService({ config, db, audit, passwords, tokens, outbox }: AuthDeps) {
+export function createAuthService({ config, db, audit, passwords, tokens, mfa, outbox }: AuthDeps) {
   /** The registered resource `identifier`; an unknown one is a 400, before any other work. */
   async function targetOf(identifier: string | undefined): Promise<TokenResource | undefined> {
     if (identifier === undefined) return undefined;
@@ -49,10 +57,24 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
     return found;
   }
 
-  async function startSession(userId: string, meta: RequestMeta, resource?: TokenResource): Promise<TokenSet> {
+  async function startSession(userId: string, meta: RequestMeta, resource?: TokenResource, factor: SignInFactor = 'pwd'): Promise<TokenSet> {
     const row = await recordLogin(db, userId);
-    const issued = await tokens.mint(userId, meta, resource);
+    const issued = await tokens.mint(userId, meta, resource, amrOfFactor(factor));
     return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: 'Bearer', expiresIn: issued.expiresIn, user: await loadUser(db, row) };
+  }
+
+  /** Tokens for a user who has given every factor, and the login audited. */
+  async function signIn(userId: string, meta: RequestMeta, resource: TokenResource | undefined, factor: SignInFactor): Promise<TokenSet> {
+    const tokenSet = await startSession(userId, meta, resource, factor);
+    try {
+      await audit.record({ type: 'login', success: true, userId, metadata: { factor }, ...meta });
+    } catch (error) {
+      // A sign-in that cannot be audited does not happen: end the session of the tokens never handed out.
+      const session = await sessionOfRefreshToken(db, tokenSet.refreshToken);
+      if (session) await endSession(db, session.sessionKey);
+      throw error;
+    }
+    return tokenSet;
   }
 
   /** The one password check, for auth.login and the hosted page: every failure answers alike, and is audited. */
@@ -98,10 +120,11 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
 
   return {
     /** Under EMAIL_VERIFICATION=required the account is made, and sign-in waits for the mailed link. */
-    async register(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
+    async register(input: { email: string; password: string; name?: string | undefined }, meta: RequestMeta): Promise<TokenSet | MfaEnrollment> {
       const user = await createAccount(input, meta);
       if (config.emailVerification === 'required') throw emailNotVerified();
-      return startSession(user.id, meta);
+      // Under MFA_REQUIRED_ROLES=user a new account enrols before its first tokens.
+      return ((await mfa.afterPassword(user)) as MfaEnrollment | null) ?? startSession(user.id, meta);
     },
 
     createAccount,
@@ -109,24 +132,30 @@ export function createAuthService({ config, db, audit, passwords, tokens, outbox
     authenticate,
 
     /** A sign-in that does not go through auth.login (the hosted page): last_login_at and audit. */
-    async recordSignIn(userId: string, meta: RequestMeta, context: Record<string, unknown> = {}): Promise<void> {
+    async recordSignIn(userId: string, meta: RequestMeta, context: Record<string, unknown> = {}, factor: SignInFactor = 'pwd'): Promise<void> {
       await recordLogin(db, userId);
-      await audit.record({ type: 'login', success: true, userId, metadata: context, ...meta });
+      await audit.record({ type: 'login', success: true, userId, metadata: { ...context, factor }, ...meta });
     },
 
-    async login(input: { email: string; password: string; resource?: string | undefined }, meta: RequestMeta): Promise<TokenSet> {
+    /** Tokens, or with a second factor on (or required and missing) the challenge to answer first. */
+    async login(input: { email: string; password: string; resource?: string | undefined }, meta: RequestMeta): Promise<LoginResult> {
       const resource = await targetOf(input.resource);
       const user = await authenticate(input, meta);
-      const tokenSet = await startSession(user.id, meta, resource);
-      try {
-        await audit.record({ type: 'login', success: true, userId: user.id, ...meta });
-      } catch (error) {
-        // A sign-in that cannot be audited does not happen: end the session of the tokens never handed out.
-        const session = await sessionOfRefreshToken(db, tokenSet.refreshToken);
-        if (session) await endSession(db, session.sessionKey);
-        throw error;
-      }
-      return tokenSet;
+      const next = await mfa.afterPassword(user, { resource: resource?.identifier });
+      return next ?? signIn(user.id, meta, resource, 'pwd');
+    },
+
+    /** The second step of a sign-in with a factor: the challenge answered, the tokens. */
+    async verifyMfa(mfaToken: string, answer: MfaAnswer, meta: RequestMeta): Promise<TokenSet> {
+      const { user, resource, method } = await mfa.answer(mfaToken, answer, meta);
+      return signIn(user.id, meta, resource === null ? undefined : await targetOf(resource), factorOf(method));
+    },
+
+    /** The tokens a sign-in under MFA_REQUIRED_ROLES held back, once its factor is on. */
+    async finishEnrollment(enrollmentToken: string, meta: RequestMeta): Promise<TokenSet> {
+      const done = await mfa.finishEnrollment(enrollmentToken);
+      if (!done) throw new AppError('INVALID_TOKEN', 'Sign in again: this enrolment has expired');
+      return signIn(done.userId, meta, done.resource === null ? undefined : await targetOf(done.resource), 'pwd+totp');
     },
 
     /** A token for `resource` (RFC 8707) from the same session: the refresh token rotates, no password is checked. */

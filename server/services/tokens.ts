@@ -10,6 +10,8 @@ export interface AccessClaims extends JWTPayload {
   aud: string;
   /** The session (grant) the token belongs to; absent for client credentials. */
   sid?: string;
+  /** How the user signed in (RFC 8176): ["pwd"] or ["pwd","otp"]; absent for client credentials. */
+  amr?: string[];
   exp: number;
 }
 
@@ -32,8 +34,8 @@ export interface TokenService {
   /** The registered resource `identifier` (Gatehouse's own API included), or undefined. */
   findResource(identifier: string): Promise<TokenResource | undefined>;
   /** Starts a session for a signed-in user: a Grant, a JWT access token for `resource` (Gatehouse's API
-   *  by default) and a refresh token. */
-  mint(userId: string, meta: RequestMeta, resource?: TokenResource): Promise<IssuedTokens>;
+   *  by default) and a refresh token, both naming the sign-in methods `amr` (RFC 8176; default pwd). */
+  mint(userId: string, meta: RequestMeta, resource?: TokenResource, amr?: readonly string[]): Promise<IssuedTokens>;
   /** Rotates a refresh token at the token endpoint, for `resource` if given (RFC 8707); RATE_LIMITED or
    *  UNAVAILABLE as it answers. */
   refresh(refreshToken: string, meta: RequestMeta, resource?: TokenResource): Promise<RefreshResult>;

@@ -14,6 +14,7 @@ export function toUser(row: UserRow, roleNames: string[]): User {
     emailVerified: row.emailVerified,
     isActive: row.isActive,
     roles: roleNames,
+    mfaEnabled: row.totpEnabledAt !== null,
     createdAt: row.createdAt.toISOString(),
     lastLoginAt: row.lastLoginAt?.toISOString() ?? null,
   };

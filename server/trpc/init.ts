@@ -60,6 +60,20 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   return translated(await next({ ctx: { auth: { userId: user.id, sid: claims.sid, claims }, user, access } }));
 });
 
+/**
+ * A signed-in user, or one whose sign-in waits for the second factor MFA_REQUIRED_ROLES demands,
+ * with the enrolment token of that sign-in: good for enrolling and nothing else.
+ */
+export const enrollingProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const token = bearerToken(ctx);
+  const bearer = token ? await ctx.deps.auth.bearer(token) : null;
+  const enrolling = token && !bearer ? await ctx.deps.mfa.enrollment(token) : null;
+  const user = bearer?.user ?? enrolling?.user;
+  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in required' });
+  ctx.onAuthenticated?.(user.id);
+  return translated(await next({ ctx: { user, enrollmentToken: enrolling ? token! : null } }));
+});
+
 export { z };
 
 /**

@@ -17,14 +17,14 @@ export function recordSecret(value: unknown): void {
   appendFileSync(join(target, `secrets-${process.pid}.txt`), `${JSON.stringify(value)}\n`);
 }
 
-const SECRET_KEYS = new Set(['password', 'newPassword', 'currentPassword', 'accessToken', 'refreshToken', 'access_token', 'refresh_token', 'id_token', 'client_secret', 'clientSecret', 'token']);
+const SECRET_KEYS = new Set(['password', 'newPassword', 'currentPassword', 'accessToken', 'refreshToken', 'access_token', 'refresh_token', 'id_token', 'client_secret', 'clientSecret', 'token', 'mfaToken', 'enrollmentToken', 'secret', 'recoveryCode', 'recoveryCodes']);
 
 /** Records every value under a secret-looking key, however deep. */
 export function recordSecretsIn(value: unknown): void {
   if (Array.isArray(value)) for (const item of value) recordSecretsIn(item);
   else if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
-      if (SECRET_KEYS.has(key)) recordSecret(inner);
+      if (SECRET_KEYS.has(key)) for (const item of Array.isArray(inner) ? inner : [inner]) recordSecret(item);
       else recordSecretsIn(inner);
     }
   }

@@ -157,10 +157,16 @@ export function newAccount(prefix = 'user'): { email: string; password: string }
   return { email: `${prefix}.${process.pid}.${counter}.${Date.now()}@example.test`, password: `Correct-Horse-${counter}-Battery` };
 }
 
+/** The tokens of a sign-in that asked for no second factor; a challenge fails the test. */
+export function tokensOf<T>(result: T): Extract<T, { accessToken: string }> {
+  if (typeof result !== 'object' || result === null || !('accessToken' in result)) throw new Error(`expected tokens, got ${JSON.stringify(result)}`);
+  return result as Extract<T, { accessToken: string }>;
+}
+
 /** Creates a user with `roles` directly and signs them in through auth.login. */
 export async function signIn(gh: TestServer, roles: string[] = ['user'], account = newAccount(roles[0]), meta = TEST_META) {
   await gh.deps.userAdmin.create({ ...account, roles }, operator(meta));
-  const tokens = await gh.caller({ meta }).auth.login(account);
+  const tokens = tokensOf(await gh.caller({ meta }).auth.login(account));
   const authorization = `Bearer ${tokens.accessToken}`;
   return { account, tokens, user: tokens.user, authorization, caller: gh.caller({ authorization, meta }) };
 }

@@ -4,7 +4,7 @@ import type { AppRouter } from '../app-router.js';
 import { isRefreshRefused, notSignedIn } from './errors.js';
 import { ACCESS_TOKEN, authLink, sessionLink } from './links.js';
 import { createTokenKeeper } from './token-keeper.js';
-import type { TokenSet, Tokens } from '../types.js';
+import type { MfaChallenge, RouterOutputs, TokenSet, Tokens, TotpEnrollment } from '../types.js';
 
 export interface GatehouseClientOptions {
   /** The service's base URL ($PUBLIC_URL); the client calls `${url}/trpc`. */
@@ -34,7 +34,25 @@ export interface TokenControl {
   set(tokens: Tokens | null): void;
 }
 
+/** A code for a sign-in challenge: the authenticator app's 6 digits, or one of the recovery codes. */
+export type MfaAnswer = { code: string; recoveryCode?: never } | { recoveryCode: string; code?: never };
+
+/** Enrolment with the token of a sign-in that MFA_REQUIRED_ROLES held back (`mfaEnrollmentRequired`). */
+export interface MfaEnroller {
+  /** A new secret, its otpauth:// URL and a QR code (SVG) to show. */
+  begin(): Promise<TotpEnrollment>;
+  /** Turns the factor on with a first code; the answer's tokens become the client's session (onTokens). */
+  confirm(code: string): Promise<RouterOutputs['me']['mfa']['totp']['confirm']>;
+}
+
 export type GatehouseClient = TRPCClient<AppRouter> & {
+  /**
+   * Not a procedure: answers the challenge auth.login returned (`mfaRequired`) with a code; the
+   * tokens become the client's session, as a sign-in's do.
+   */
+  verifyMfa(challenge: Pick<MfaChallenge, 'mfaToken'>, answer: MfaAnswer): Promise<TokenSet>;
+  /** Not a procedure: enrolment for a sign-in that answered `mfaEnrollmentRequired`. */
+  enrollMfa(enrollmentToken: string): MfaEnroller;
   /** Not a procedure: the client's own tokens. */
   readonly $tokens: TokenControl;
   /**
@@ -85,8 +103,26 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
   });
   const client = createTRPCClient<AppRouter>({ links: [sessionLink(keeper), authLink(keeper), transport()] });
   const control: TokenControl = { get: keeper.get, set: keeper.set };
-  const tokenFor = (resource: string) => keeper.tokenFor(resource);
+  const extras: Record<string | symbol, unknown> = {
+    $tokens: control,
+    tokenFor: (resource: string) => keeper.tokenFor(resource),
+    verifyMfa: (challenge: Pick<MfaChallenge, 'mfaToken'>, answer: MfaAnswer) => client.auth.verifyMfa.mutate({ mfaToken: challenge.mfaToken, ...answer }),
+    enrollMfa(enrollmentToken: string): MfaEnroller {
+      // The enrolment token is the bearer of these two calls only; it never becomes the session's.
+      const enroller = createTRPCClient<AppRouter>({
+        links: [httpLink<AppRouter>({ url, ...(options.fetch ? { fetch: options.fetch } : {}), headers: () => ({ authorization: `Bearer ${enrollmentToken}` }) })],
+      });
+      return {
+        begin: () => enroller.me.mfa.totp.begin.mutate(),
+        async confirm(code) {
+          const result = await enroller.me.mfa.totp.confirm.mutate({ code });
+          if (result.tokens) keeper.adopt(result.tokens);
+          return result;
+        },
+      };
+    },
+  };
   return new Proxy(client, {
-    get: (target, key) => (key === '$tokens' ? control : key === 'tokenFor' ? tokenFor : Reflect.get(target, key)),
+    get: (target, key) => (Object.hasOwn(extras, key) ? extras[key] : Reflect.get(target, key)),
   }) as GatehouseClient;
 }

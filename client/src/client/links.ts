@@ -18,6 +18,7 @@ export const ACCESS_TOKEN = 'gatehouse.accessToken';
 const PUBLIC: ReadonlySet<string> = new Set<ProcedurePath>([
   'auth.register',
   'auth.login',
+  'auth.verifyMfa',
   'auth.refresh',
   'auth.verify',
   'auth.requestPasswordReset',
@@ -25,7 +26,13 @@ const PUBLIC: ReadonlySet<string> = new Set<ProcedurePath>([
   'auth.verifyEmail',
   'auth.confirmEmailChange',
 ]);
-const ISSUES_TOKENS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.register', 'auth.login', 'auth.refresh']);
+const ISSUES_TOKENS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.register', 'auth.login', 'auth.verifyMfa', 'auth.refresh']);
+
+/** The TokenSet in a result, if any: a sign-in's answer may be a challenge instead. */
+function tokenSetIn(path: string, data: unknown): TokenSet | undefined {
+  const value = path === 'me.mfa.totp.confirm' ? (data as { tokens?: unknown }).tokens : ISSUES_TOKENS.has(path) ? data : undefined;
+  return typeof value === 'object' && value !== null && 'accessToken' in value ? (value as TokenSet) : undefined;
+}
 
 const toClientError = (error: unknown) => TRPCClientError.from<AppRouter>(error instanceof Error ? error : new Error(String(error)));
 
@@ -43,11 +50,12 @@ export function sessionLink(keeper: TokenKeeper): TRPCLink<AppRouter> {
             const result = envelope.result;
             try {
               const input = op.input as { refreshToken?: unknown; resource?: unknown } | undefined;
-              if ('data' in result && ISSUES_TOKENS.has(op.path)) {
+              const issued = 'data' in result ? tokenSetIn(op.path, result.data) : undefined;
+              if (issued) {
                 // A refresh of this session for a resource keeps the main access token: its own is for another API.
                 const ownRefresh = op.path === 'auth.refresh' && input?.refreshToken === keeper.get()?.refreshToken;
-                if (ownRefresh && typeof input?.resource === 'string') keeper.adoptFor(input.resource, result.data as TokenSet);
-                else keeper.adopt(result.data as TokenSet);
+                if (ownRefresh && typeof input?.resource === 'string') keeper.adoptFor(input.resource, issued);
+                else keeper.adopt(issued);
               }
               // A logout without a refresh token ends the session of the access token sent with it.
               const endsOwnSession = op.path === 'auth.logout' && (input?.refreshToken === undefined || input.refreshToken === keeper.get()?.refreshToken);

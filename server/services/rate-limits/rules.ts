@@ -2,7 +2,7 @@
 import type { CounterSpec } from './store.ts';
 
 /** Counted before the work: password checks, where the work is the guess an attacker wants and costs a bcrypt. */
-export const GUARD_LIMITS = ['login', 'register', 'changePassword', 'changeEmail', 'passwordReset', 'resendVerification'] as const;
+export const GUARD_LIMITS = ['login', 'mfa', 'register', 'changePassword', 'changeEmail', 'passwordReset', 'resendVerification'] as const;
 /** Counted on failure only, for credentials no one can guess: one caller's junk never shuts out valid ones. */
 export const FAILURE_LIMITS = ['verify', 'token'] as const;
 
@@ -44,6 +44,13 @@ export function limitRules(login: { points: number; seconds: number }, overrides
         { name: 'login_account_ip', points: login.points, seconds: login.seconds, keyBy: 'subject+ip', onSuccess: 'reset' },
         { name: 'login_device', points: login.points, seconds: login.seconds, keyBy: 'device', onSuccess: 'reset', devices: 'known' },
         { name: 'login_account', points: login.points * 100, seconds: hourly, keyBy: 'subject', onSuccess: 'refund', devices: 'unknown' },
+      ],
+      // Second-factor codes per account, from one address and from all: a thief of the password gets
+      // a few guesses per window, however many challenges they open.
+      mfa: [
+        { name: 'mfa_ip', points: login.points * 4, seconds: login.seconds, keyBy: 'ip', onSuccess: 'refund' },
+        { name: 'mfa_account_ip', points: login.points, seconds: login.seconds, keyBy: 'subject+ip', onSuccess: 'reset' },
+        { name: 'mfa_account', points: login.points * 4, seconds: hourly, keyBy: 'subject', onSuccess: 'refund' },
       ],
       // Sign-ups cost a bcrypt hash and a row each: every attempt counts.
       register: [{ name: 'register_ip', points: 30, seconds: 3600, keyBy: 'ip', onSuccess: 'keep' }],

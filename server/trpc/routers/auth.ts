@@ -1,18 +1,26 @@
-import { successView, tokenSetView, verifyResultView } from '../../common/outputs.ts';
+import { loginResultView, mfaEnrollmentView, successView, tokenSetView, verifyResultView } from '../../common/outputs.ts';
 import { AppError } from '../../errors.ts';
 import { authedProcedure, bearerToken, publicProcedure, router, signedInCaller, z } from '../init.ts';
-import { email, name, password, resource, token } from '../../common/inputs.ts';
+import { email, name, password, recoveryCode, resource, token, totpCode } from '../../common/inputs.ts';
 
 const tags = ['Sign-in'];
 
 export const authRouter = router({
   register: publicProcedure
     .meta({
-      openapi: { method: 'POST', path: '/auth/register', protect: false, tags, summary: 'Create an account and sign in', errorResponses: [400, 409] },
+      openapi: {
+        method: 'POST',
+        path: '/auth/register',
+        protect: false,
+        tags,
+        summary: 'Create an account and sign in',
+        description: 'Under MFA_REQUIRED_ROLES=user the answer is an enrolment (`mfaEnrollmentRequired`) instead of tokens.',
+        errorResponses: [400, 409],
+      },
       created: true,
     })
     .input(z.strictObject({ email, password, name: name.optional() }))
-    .output(tokenSetView)
+    .output(z.union([tokenSetView, mfaEnrollmentView]))
     .mutation(async ({ ctx, input }) => {
       await ctx.deps.rateLimits.register.begin('', ctx.meta);
       const tokens = await ctx.deps.auth.register(input, ctx.meta);
@@ -28,16 +36,38 @@ export const authRouter = router({
         protect: false,
         tags,
         summary: 'Sign in with email and password',
-        description: 'A wrong password, an unknown email and a disabled account all get the same 401.',
+        description:
+          'A wrong password, an unknown email and a disabled account all get the same 401. An account with a second factor gets a challenge (`mfaRequired`) to answer at /auth/mfa/verify; one that MFA_REQUIRED_ROLES obliges to enrol gets `mfaEnrollmentRequired` with a token for /auth/me/mfa/totp/*.',
         errorResponses: [400, 401, 429],
       },
     })
     .input(z.strictObject({ email, password, resource: resource.optional() }))
-    .output(tokenSetView)
+    .output(loginResultView)
     .mutation(async ({ ctx, input }) => {
       // Keyed by the email as typed (normalized), known or not: a refusal says nothing about it.
       return ctx.deps.loginGuard.run(input.email, ctx.meta, ctx.device, {}, () => ctx.deps.auth.login(input, ctx.meta));
     }),
+
+  verifyMfa: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/mfa/verify',
+        protect: false,
+        tags,
+        summary: 'Answer a sign-in challenge with a code',
+        description:
+          'Give `code` (the 6 digits of the authenticator app) or `recoveryCode`. The challenge is single use, lives 5 minutes and allows 5 wrong codes; a wrong code, a spent or expired challenge all get the same 401.',
+        errorResponses: [400, 401, 429],
+      },
+    })
+    .input(
+      z
+        .strictObject({ mfaToken: token, code: totpCode.optional(), recoveryCode: recoveryCode.optional() })
+        .refine((input) => (input.code === undefined) !== (input.recoveryCode === undefined), { message: 'Give either code or recoveryCode', path: ['code'] }),
+    )
+    .output(tokenSetView)
+    .mutation(({ ctx, input }) => ctx.deps.auth.verifyMfa(input.mfaToken, input, ctx.meta)),
 
   refresh: publicProcedure
     .meta({

@@ -1,8 +1,8 @@
 import type { Self } from '../../services/account.ts';
-import { email, name, password, sessionId } from '../../common/inputs.ts';
-import { sessionView, successView, userWithProfileView } from '../../common/outputs.ts';
+import { anyMfaCode, email, name, password, sessionId, totpCode } from '../../common/inputs.ts';
+import { recoveryCodesView, sessionView, successView, totpEnrollmentView, userWithProfileView } from '../../common/outputs.ts';
 import type { Context } from '../context.ts';
-import { authedProcedure, router, z } from '../init.ts';
+import { authedProcedure, enrollingProcedure, router, z } from '../init.ts';
 
 const tags = ['Account'];
 
@@ -95,5 +95,74 @@ export const meRouter = router({
       .input(z.strictObject({ id: sessionId }))
       .output(successView)
       .mutation(({ ctx, input }) => ctx.deps.account.revokeSession(self(ctx), input.id)),
+  }),
+
+  mfa: router({
+    totp: router({
+      begin: enrollingProcedure
+        .meta({
+          openapi: {
+            method: 'POST',
+            path: '/auth/me/mfa/totp/begin',
+            tags,
+            summary: 'Start enrolling an authenticator app',
+            description: 'A new secret, as text, an otpauth:// URL and a QR code (SVG). It is not on until confirmed. Takes an access token or the enrolment token of a sign-in.',
+            errorResponses: [401, 409],
+          },
+        })
+        .output(totpEnrollmentView)
+        .mutation(({ ctx }) => ctx.deps.mfa.begin(ctx.user)),
+
+      confirm: enrollingProcedure
+        .meta({
+          openapi: {
+            method: 'POST',
+            path: '/auth/me/mfa/totp/confirm',
+            tags,
+            summary: 'Turn the second factor on with a first code',
+            description: 'Answers the 10 recovery codes, shown once. With an enrolment token, also the tokens of the sign-in that asked for it.',
+            errorResponses: [400, 401, 409, 429],
+          },
+        })
+        .input(z.strictObject({ code: totpCode }))
+        .output(recoveryCodesView)
+        .mutation(async ({ ctx, input }) => {
+          const recoveryCodes = await ctx.deps.mfa.confirm(ctx.user.id, input.code, ctx.meta);
+          if (!ctx.enrollmentToken) return { recoveryCodes };
+          return { recoveryCodes, tokens: await ctx.deps.auth.finishEnrollment(ctx.enrollmentToken, ctx.meta) };
+        }),
+    }),
+
+    disable: authedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/auth/me/mfa/disable',
+          tags,
+          summary: 'Turn the second factor off',
+          description: 'Needs the current password and a code (or a recovery code).',
+          errorResponses: [400, 401, 409, 429],
+        },
+      })
+      .input(z.strictObject({ currentPassword: password, code: anyMfaCode }))
+      .output(successView)
+      .mutation(({ ctx, input }) => ctx.deps.mfa.disable(ctx.user.id, input, ctx.meta)),
+
+    recoveryCodes: router({
+      regenerate: authedProcedure
+        .meta({
+          openapi: {
+            method: 'POST',
+            path: '/auth/me/mfa/recovery-codes',
+            tags,
+            summary: 'Replace the recovery codes',
+            description: 'Needs a code (or a recovery code). The old codes stop working.',
+            errorResponses: [400, 401, 409, 429],
+          },
+        })
+        .input(z.strictObject({ code: anyMfaCode }))
+        .output(recoveryCodesView)
+        .mutation(async ({ ctx, input }) => ({ recoveryCodes: await ctx.deps.mfa.regenerateRecoveryCodes(ctx.user.id, input.code, ctx.meta) })),
+    }),
   }),
 });

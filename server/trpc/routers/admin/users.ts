@@ -98,4 +98,19 @@ export const adminUsersRouter = router({
     .input(z.strictObject({ id: uuid }))
     .output(successView)
     .mutation(({ ctx, input }) => ctx.deps.recovery.sendPasswordReset(input.id, ctx.actor)),
+
+  resetMfa: requirePermission('users:write')
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/users/{id}/mfa/reset',
+        tags,
+        summary: "Clear a user's second factor",
+        description: 'For a user who lost the authenticator app and the recovery codes. Only an actor holding every permission of the user may.',
+        errorResponses: [400, 401, 403, 404],
+      },
+    })
+    .input(z.strictObject({ id: uuid }))
+    .output(successView)
+    .mutation(({ ctx, input }) => ctx.deps.mfa.reset(input.id, ctx.actor)),
 });
