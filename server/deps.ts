@@ -149,6 +149,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     limit: rateLimits.mfa,
     issuer: new URL(config.publicUrl).host,
     requiredRoles: config.mfaRequiredRoles,
+    onUnsealFailed: (userId, error) => log.error({ userId, reason: error.message }, 'a TOTP secret does not open: check KEYS_DIR/encryption.json'),
   });
   const auth = createAuthService({ config, db, audit, passwords, tokens, mfa, outbox });
   const account = createAccountService({ db, audit, passwords, outbox });

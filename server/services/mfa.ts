@@ -10,7 +10,7 @@ import { mfaChallenges, mfaRecoveryCodes, users, type MfaChallengeRow, type User
 import type { RequestMeta } from '../common/audit-events.ts';
 import { digest } from '../common/digest.ts';
 import type { MfaChallenge, MfaEnrollment } from '../common/outputs.ts';
-import type { Sealer } from '../common/seal.ts';
+import { UnsealError, type Sealer } from '../common/seal.ts';
 import { AppError } from '../errors.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
@@ -51,6 +51,8 @@ export interface MfaDeps {
   /** The name authenticator apps show beside the account (the service's host). */
   issuer: string;
   requiredRoles: readonly string[];
+  /** Told when a stored secret does not open with the key in KEYS_DIR. */
+  onUnsealFailed?: (userId: string, error: Error) => void;
 }
 
 const invalidAnswer = () => new AppError('INVALID_TOKEN', INVALID_MFA_MESSAGE);
@@ -68,7 +70,7 @@ function newRecoveryCodes(): string[] {
   });
 }
 
-export function createMfaService({ db, audit, passwords, sealer, limit, issuer, requiredRoles }: MfaDeps) {
+export function createMfaService({ db, audit, passwords, sealer, limit, issuer, requiredRoles, onUnsealFailed }: MfaDeps) {
   async function freshUser(userId: string): Promise<UserRow> {
     const user = await findUserById(db, userId);
     if (!user) throw new AppError('NOT_FOUND', 'User not found');
@@ -78,7 +80,7 @@ export function createMfaService({ db, audit, passwords, sealer, limit, issuer, 
   /** Whether `code` is the user's TOTP code now (±1 step) and newer than the last one accepted; records its step. */
   async function acceptTotp(user: UserRow, code: string): Promise<boolean> {
     if (!user.totpSecret) return false;
-    const key = sealer.open(user.totpSecret, secretContext(user.id));
+    const key = openSecret(user);
     const now = Math.floor(Date.now() / 1000 / TOTP_PERIOD_SECONDS);
     let step: number | undefined;
     // Every candidate is checked, so the time taken does not say which step matched.
@@ -140,8 +142,20 @@ export function createMfaService({ db, audit, passwords, sealer, limit, issuer, 
     return method;
   }
 
+  /** The user's TOTP key. A secret that does not open (another key in KEYS_DIR, an altered row) makes
+   *  the check impossible, not the code wrong: UNAVAILABLE, and the cause goes to the log. */
+  function openSecret(user: UserRow): Uint8Array {
+    try {
+      return sealer.open(user.totpSecret!, secretContext(user.id));
+    } catch (error) {
+      if (!(error instanceof UnsealError)) throw error;
+      onUnsealFailed?.(user.id, error);
+      throw new AppError('UNAVAILABLE', 'Two-step verification is unavailable right now');
+    }
+  }
+
   async function enrollmentOf(user: UserRow): Promise<TotpEnrollment> {
-    const key = sealer.open(user.totpSecret!, secretContext(user.id));
+    const key = openSecret(user);
     const otpauthUrl = createTOTPKeyURI(issuer, user.email, key, TOTP_PERIOD_SECONDS, TOTP_DIGITS);
     // Loaded on first use: start-up does not pay for it.
     const { default: QRCode } = await import('qrcode');
