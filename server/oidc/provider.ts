@@ -108,7 +108,8 @@ export function createProvider({ config, db, keys, adapter, staticClients = [], 
     },
     scopes: [...SCOPES],
     acrValues: [ACR.password, ACR.mfa],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: [...PROFILE_CLAIMS] },
+    // How and when the user signed in (amr, acr, auth_time) go into every id_token.
+    claims: { openid: ['sub', 'acr', 'amr', 'auth_time'], email: ['email', 'email_verified'], profile: [...PROFILE_CLAIMS] },
     // Scope claims go in the id_token too: relying parties reading only it (Auth.js) would see just `sub`.
     conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
