@@ -96,7 +96,7 @@ async function userResetMfa(args: string[]): Promise<void> {
   if (!values.email) throw new UsageError('--email is required');
   await withDeps(loadConfig(), async (deps) => {
     const user = await findUserByEmail(deps.database.db, values.email!);
-    if (!user) throw new UsageError(`no user with the email ${values.email}`);
+    if (!user) throw new Error(`no user with the email ${values.email}`);
     await deps.mfa.reset(user.id, operator());
     process.stdout.write(`cleared the second factor of ${user.id} <${user.email}>\n`);
   });

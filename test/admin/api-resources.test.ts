@@ -6,7 +6,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, roles } from '../../db/schema/index.ts';
 import { insecure, issuerOf, oauthError } from '../helpers/oidc-flow.ts';
-import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -151,7 +151,7 @@ describe('tokens for a resource', () => {
     const login = await trpcHttp(gh.url, 'auth.login', { ...account, resource: 'https://unknown.example' });
     expect(login.status).toBe(400);
     expect(login.body.error.data.fieldErrors.resource).toBeDefined();
-    const tokens = await gh.caller().auth.login(account);
+    const tokens = tokensOf(await gh.caller().auth.login(account));
     const refresh = await trpcHttp(gh.url, 'auth.refresh', { refreshToken: tokens.refreshToken, resource: 'https://unknown.example' });
     expect(refresh.status).toBe(400);
     // The refresh token is not spent: it still refreshes once.
@@ -163,7 +163,7 @@ describe('tokens for a resource', () => {
     await admin.caller.admin.roles.create({ name: `r8707-${serial}`, permissions: [perm('write')] });
     const account = newAccount();
     await admin.caller.admin.users.create({ ...account, roles: [`r8707-${serial}`] });
-    const tokens = await gh.caller().auth.login(account);
+    const tokens = tokensOf(await gh.caller().auth.login(account));
     const post = (form: Record<string, string>) =>
       fetch(`${gh.url}/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
 
@@ -184,7 +184,7 @@ describe('tokens for a resource', () => {
     await admin.caller.admin.resources.create({ identifier, name: 'Short', permissions: [], accessTokenTtl: 120 });
     const account = newAccount();
     await admin.caller.admin.users.create({ ...account, roles: ['user'] });
-    const tokens = await gh.caller().auth.login({ ...account, resource: identifier });
+    const tokens = tokensOf(await gh.caller().auth.login({ ...account, resource: identifier }));
     const { exp, iat } = decodeJwt(tokens.accessToken);
     expect(exp! - iat!).toBe(120);
   });

@@ -2,7 +2,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, users } from '../../db/schema/index.ts';
-import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -100,7 +100,7 @@ describe('admin.users', () => {
     await rejects(gh.caller().auth.refresh({ refreshToken: target.tokens.refreshToken }), 'UNAUTHORIZED');
     await rejects(gh.caller().auth.login(target.account), 'UNAUTHORIZED');
     await rejects(admin.caller.admin.users.get({ id: target.user.id }), 'NOT_FOUND');
-    const again = await gh.caller().auth.register(target.account);
+    const again = tokensOf(await gh.caller().auth.register(target.account));
     expect(again.user.id).not.toBe(target.user.id);
     const events = await gh.deps.database.db.select().from(authEvents).where(and(eq(authEvents.type, 'user_deleted'), eq(authEvents.userId, target.user.id)));
     expect(events[0]).toMatchObject({ actorId: admin.user.id, metadata: { email: target.user.email } });
@@ -239,7 +239,7 @@ describe('the last active admin', () => {
     await expect(self.update({ id: only.user.id, roles: ['user'] })).resolves.toMatchObject({ roles: ['user'] });
     // The demoted admin lost the permission at once; `second` is now the last admin.
     await rejects(self.list({}), 'FORBIDDEN');
-    const tokens = await solo.caller().auth.login(secondAccount);
+    const tokens = tokensOf(await solo.caller().auth.login(secondAccount));
     const secondAdmin = solo.caller({ authorization: `Bearer ${tokens.accessToken}` }).admin.users;
     await rejects(secondAdmin.delete({ id: second.id }), 'CONFLICT');
     await rejects(secondAdmin.update({ id: second.id, isActive: false }), 'CONFLICT');

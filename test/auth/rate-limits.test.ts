@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents } from '../../db/schema/index.ts';
 import { limitRules } from '../../server/services/rate-limits/rules.ts';
-import { newAccount, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 describe('limit rules', () => {
   it('derives every login counter from LOGIN_RATE_LIMIT: a burst and an hourly cap per IP, the allowance per account+IP, a per-account cap for unknown devices', () => {
@@ -142,7 +142,7 @@ describe('other limits', () => {
 
   it('limits failed refreshes per IP; successful ones are neither counted nor refused', async () => {
     const caller = gh.caller({ meta: { ip: '192.0.2.50', userAgent: 'x' } });
-    let { refreshToken } = await gh.caller({ meta: { ip: '192.0.2.51', userAgent: 'x' } }).auth.login(await registered());
+    let { refreshToken } = tokensOf(await gh.caller({ meta: { ip: '192.0.2.51', userAgent: 'x' } }).auth.login(await registered()));
     for (let i = 0; i < 4; i += 1) refreshToken = (await caller.auth.refresh({ refreshToken })).refreshToken;
     for (let i = 0; i < 2; i += 1) await expect(caller.auth.refresh({ refreshToken: `nope-${i}` })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     await expect(caller.auth.refresh({ refreshToken: 'nope-2' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
@@ -151,7 +151,7 @@ describe('other limits', () => {
 
   it('limits inactive verifications per IP; active ones are neither counted nor refused', async () => {
     const caller = gh.caller({ meta: { ip: '192.0.2.60', userAgent: 'x' } });
-    const { accessToken } = await gh.caller({ meta: { ip: '192.0.2.61', userAgent: 'x' } }).auth.login(await registered());
+    const { accessToken } = tokensOf(await gh.caller({ meta: { ip: '192.0.2.61', userAgent: 'x' } }).auth.login(await registered()));
     for (let i = 0; i < 4; i += 1) expect((await caller.auth.verify({ token: accessToken })).active).toBe(true);
     for (let i = 0; i < 2; i += 1) expect((await caller.auth.verify({ token: 'forged' })).active).toBe(false);
     await expect(caller.auth.verify({ token: 'forged' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });

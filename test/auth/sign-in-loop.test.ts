@@ -7,7 +7,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, users } from '../../db/schema/index.ts';
 import { operator } from '../../server/services/rbac.ts';
-import { startTestServer, newAccount, trpcHttp, TEST_META, type TestServer } from '../helpers/server.ts';
+import { startTestServer, newAccount, trpcHttp, TEST_META, tokensOf, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 
@@ -29,7 +29,7 @@ const meGet = (accessToken: string) => trpcHttp(gh.url, 'me.get', undefined, { m
 
 /** The same sign-up through createCaller, for the tests that are about the procedures, not the wire. */
 async function signUp(account = newAccount()) {
-  return { account, tokens: await gh.caller().auth.register(account) };
+  return { account, tokens: tokensOf(await gh.caller().auth.register(account)) };
 }
 /** A caller signed in with `accessToken`, or anonymous. */
 const as = (accessToken?: string) => gh.caller({ authorization: accessToken ? `Bearer ${accessToken}` : null });
@@ -216,7 +216,7 @@ describe('refresh grace window', () => {
   afterAll(() => graced?.close());
 
   it('fails a duplicate inside the window without revoking the session', async () => {
-    const tokens = await graced.caller().auth.register(newAccount());
+    const tokens = tokensOf(await graced.caller().auth.register(newAccount()));
     const first = await graced.caller().auth.refresh({ refreshToken: tokens.refreshToken });
     await rejects(graced.caller().auth.refresh({ refreshToken: tokens.refreshToken }), 'UNAUTHORIZED');
     await expect(graced.caller().auth.refresh({ refreshToken: first.refreshToken })).resolves.toMatchObject({ tokenType: 'Bearer' });
@@ -244,7 +244,7 @@ describe('auth.logout', () => {
 
   it('ends only its own session', async () => {
     const { account, tokens } = await signUp();
-    const other = await as().auth.login(account);
+    const other = tokensOf(await as().auth.login(account));
     await expect(as().auth.logout({ refreshToken: tokens.refreshToken })).resolves.toEqual({ success: true });
     await expect(as(other.accessToken).me.get()).resolves.toMatchObject({ id: tokens.user.id });
     await expect(as().auth.refresh({ refreshToken: other.refreshToken })).resolves.toMatchObject({ tokenType: 'Bearer' });

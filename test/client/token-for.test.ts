@@ -14,7 +14,7 @@ import {
   type TokenSet,
   type Tokens,
 } from '../../client/src/index.ts';
-import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, type TestServer } from '../helpers/server.ts';
 import { accessClaims, signWithServerKey } from '../helpers/tokens.ts';
 
 const API = 'https://gatehouse.test/api';
@@ -401,7 +401,7 @@ describe('tokenFor, against the real service', () => {
   it('returns a token whose aud is the resource, from the same session, which lives on after a reload', async () => {
     const [tasks] = resources as [string];
     const { gatehouse, changes } = client();
-    const session = await gatehouse.auth.register.mutate(newAccount());
+    const session = tokensOf(await gatehouse.auth.register.mutate(newAccount()));
 
     const token = await gatehouse.tokenFor(tasks);
 
@@ -422,7 +422,7 @@ describe('tokenFor, against the real service', () => {
 
   it('keeps the session alive through concurrent refreshes for two resources and the main token', async () => {
     const [tasks, files] = resources as [string, string];
-    const registered = await client().gatehouse.auth.register.mutate(newAccount());
+    const registered = tokensOf(await client().gatehouse.auth.register.mutate(newAccount()));
     const expired = await signWithServerKey(gh, accessClaims(gh, registered.user.id, { exp: nowSeconds() - 60 }));
     const { gatehouse, changes } = client({ tokens: { accessToken: expired, refreshToken: registered.refreshToken } });
 

@@ -2,7 +2,7 @@
 // that N concurrent calls share.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouseClient, TRPCClientError, type GatehouseClientOptions, type TokenSet } from '../../client/src/index.ts';
-import { newAccount, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 import { accessClaims, signWithServerKey } from '../helpers/tokens.ts';
 
 let gh: TestServer;
@@ -48,7 +48,7 @@ describe('signing in', () => {
   it('registers, keeps the tokens it got, and sends the access token with me.get', async () => {
     const { gatehouse, changes } = client();
     const account = newAccount();
-    const session = await gatehouse.auth.register.mutate({ ...account, name: 'Grace Hopper' });
+    const session = tokensOf(await gatehouse.auth.register.mutate({ ...account, name: 'Grace Hopper' }));
     expect(changes).toEqual([session]);
     expect(gatehouse.$tokens.get()).toEqual({ accessToken: session.accessToken, refreshToken: session.refreshToken });
     const me = await gatehouse.me.get.query();
@@ -62,7 +62,7 @@ describe('signing in', () => {
     await expectUnauthorized(gatehouse.me.get.query());
     await expectUnauthorized(gatehouse.auth.login.mutate({ ...account, password: 'Wrong-Password-1' }));
     expect(changes).toEqual([]);
-    const session = await gatehouse.auth.login.mutate(account);
+    const session = tokensOf(await gatehouse.auth.login.mutate(account));
     expect((await gatehouse.me.get.query()).id).toBe(session.user.id);
     expect(changes).toEqual([session]);
     expect(count('auth.refresh')).toBe(0);

@@ -6,7 +6,7 @@ import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents } from '../../db/schema/index.ts';
 import { operator } from '../../server/services/rbac.ts';
-import { newAccount, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 beforeAll(async () => {
@@ -33,7 +33,7 @@ describe('auth_events', () => {
 
   it('still takes new rows, and deleting a user leaves their rows in place', async () => {
     const account = newAccount();
-    const { user } = await gh.caller().auth.register(account);
+    const { user } = tokensOf(await gh.caller().auth.register(account));
     // The verification mail's own event, written by the mail worker, is not what this test counts.
     await expect.poll(async () => (await gh.deps.database.db.select().from(authEvents).where(eq(authEvents.userId, user.id))).length).toBe(2);
     const before = await rows();

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTasksService } from '../../examples/tasks-service/src/app.ts';
-import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, type TestServer } from '../helpers/server.ts';
 
 const AUDIENCE = 'https://tasks.example';
 let gh: TestServer;
@@ -37,7 +37,7 @@ it('guards the tasks API with permissions granted in Gatehouse, and a demotion r
   const user = await admin.caller.admin.users.create({ ...account, roles: ['user', 'tasks-reader'] });
 
   // 3. Sign in for that resource; 4. call the service.
-  const tokens = await gh.caller().auth.login({ ...account, resource: AUDIENCE });
+  const tokens = tokensOf(await gh.caller().auth.login({ ...account, resource: AUDIENCE }));
   const read = await call(`/api/${user.id}/tasks`, tokens.accessToken);
   expect(read.status).toBe(200);
   expect(await read.json()).toEqual({ tasks: [] });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Meta } from '../../server/trpc/init.ts';
 import { appRouter } from '../../server/trpc/router.ts';
 import { restClient, type RestClient } from '../helpers/openapi.ts';
-import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let api: RestClient;
@@ -160,7 +160,7 @@ describe('the signed-in user', () => {
 
   it('changes the password, lists and revokes sessions, and logs out everywhere', async () => {
     const me = await signIn(gh);
-    const other = await gh.caller().auth.login(me.account);
+    const other = tokensOf(await gh.caller().auth.login(me.account));
     const wrong = await api.call('POST', '/auth/change-password', { token: me.tokens.accessToken, body: { currentPassword: 'Nope-Nope-123', newPassword: 'Brand-New-Secret-42' } });
     expect(wrong.body.error).toMatchObject({ code: 'BAD_REQUEST', fieldErrors: { currentPassword: ['Incorrect password'] } });
 
@@ -209,7 +209,7 @@ describe('users', () => {
     expect((await api.call('GET', '/users/not-a-uuid', { token: token() })).status).toBe(400);
     expect((await api.call('PUT', `/users/${id}`, { token: token(), body: { name: 'Renamed', roles: ['user', 'admin'] } })).body).toMatchObject({ name: 'Renamed', roles: ['admin', 'user'] });
 
-    const session = await gh.caller().auth.login(account);
+    const session = tokensOf(await gh.caller().auth.login(account));
     expect((await api.call('DELETE', `/users/${id}/sessions`, { token: token() })).body).toEqual({ success: true });
     expect((await api.call('POST', '/auth/refresh', { body: { refreshToken: session.refreshToken } })).status).toBe(401);
 

@@ -4,7 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountTokens, authEvents, mailOutbox, users } from '../../db/schema/index.ts';
 import { startSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.ts';
-import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let smtp: TestSmtp;
@@ -36,7 +36,7 @@ async function badLink(promise: Promise<unknown>) {
 describe('email verification', () => {
   it('mails a link on sign-up; the token verifies the address, once', async () => {
     const account = newAccount('verify');
-    const { user, accessToken } = await anon().auth.register({ ...account, name: 'Vera' });
+    const { user, accessToken } = tokensOf(await anon().auth.register({ ...account, name: 'Vera' }));
     expect(user.emailVerified).toBe(false);
     const mail = await mailTo(account.email, 'verify-email');
     expect(mail.link?.origin).toBe(gh.url);
@@ -54,7 +54,7 @@ describe('email verification', () => {
 
   it('stores only the digest of a token, never the token', async () => {
     const account = newAccount('digest');
-    const { user } = await anon().auth.register(account);
+    const { user } = tokensOf(await anon().auth.register(account));
     const token = tokenOf(await mailTo(account.email, 'verify-email'));
     const rows = await db().select().from(accountTokens).where(eq(accountTokens.userId, user.id));
     expect(rows).toHaveLength(1);
@@ -65,7 +65,7 @@ describe('email verification', () => {
 
   it('resends to the signed-in user, and a newer link voids the older one', async () => {
     const account = newAccount('resend');
-    const { accessToken } = await anon().auth.register(account);
+    const { accessToken } = tokensOf(await anon().auth.register(account));
     const first = tokenOf(await mailTo(account.email, 'verify-email'));
     await gh.caller({ authorization: `Bearer ${accessToken}` }).auth.resendVerification();
     const second = await smtp.waitFor((m) => m.to === account.email && m.link?.pathname === '/account/verify-email' && tokenOf(m) !== first);
@@ -79,7 +79,7 @@ describe('email verification', () => {
 
   it('answers tampered, malformed and other-kind tokens alike, and changes nothing', async () => {
     const account = newAccount('tamper');
-    const { user } = await anon().auth.register(account);
+    const { user } = tokensOf(await anon().auth.register(account));
     const token = tokenOf(await mailTo(account.email, 'verify-email'));
     const flipped = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
     await badLink(anon().auth.verifyEmail({ token: flipped }));
@@ -93,7 +93,7 @@ describe('email verification', () => {
 
   it('answers an expired token as a bad one', async () => {
     const account = newAccount('expired');
-    const { user } = await anon().auth.register(account);
+    const { user } = tokensOf(await anon().auth.register(account));
     const token = tokenOf(await mailTo(account.email, 'verify-email'));
     await db().update(accountTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(accountTokens.userId, user.id));
     await badLink(anon().auth.verifyEmail({ token }));
@@ -103,7 +103,7 @@ describe('email verification', () => {
 describe('password reset', () => {
   it('mails a reset link; the new password works, the old one and every session end', async () => {
     const account = newAccount('reset');
-    const { user, refreshToken, accessToken } = await anon().auth.register(account);
+    const { user, refreshToken, accessToken } = tokensOf(await anon().auth.register(account));
     await expect(anon().auth.requestPasswordReset({ email: account.email.toUpperCase() })).resolves.toEqual({ success: true });
     const mail = await mailTo(account.email, 'reset-password');
     expect(mail.link?.pathname).toBe('/account/reset-password');
@@ -113,7 +113,7 @@ describe('password reset', () => {
     await rejects(anon().auth.refresh({ refreshToken }), 'UNAUTHORIZED');
     await rejects(gh.caller({ authorization: `Bearer ${accessToken}` }).me.get(), 'UNAUTHORIZED');
     await rejects(anon().auth.login(account), 'UNAUTHORIZED');
-    const again = await anon().auth.login({ email: account.email, password: newPassword });
+    const again = tokensOf(await anon().auth.login({ email: account.email, password: newPassword }));
     // The link went to the address: it is proven too.
     expect(again.user.emailVerified).toBe(true);
     await badLink(anon().auth.resetPassword({ token: tokenOf(mail), newPassword: 'Yet-Another-Secret-88' }));
@@ -142,7 +142,7 @@ describe('password reset', () => {
 
   it('voids a link once a newer one is sent, or the password changes', async () => {
     const account = newAccount('void');
-    const { accessToken } = await anon().auth.register(account);
+    const { accessToken } = tokensOf(await anon().auth.register(account));
     await anon().auth.requestPasswordReset({ email: account.email });
     const first = tokenOf(await mailTo(account.email, 'reset-password'));
     await anon().auth.requestPasswordReset({ email: account.email });
@@ -172,7 +172,7 @@ describe('password reset', () => {
 describe('email change', () => {
   it('mails the new address a link and the old one a notice; the address moves when the link is used', async () => {
     const account = newAccount('mover');
-    const { accessToken, user } = await anon().auth.register(account);
+    const { accessToken, user } = tokensOf(await anon().auth.register(account));
     const me = gh.caller({ authorization: `Bearer ${accessToken}` });
     const newEmail = newAccount('moved').email;
     await rejects(me.me.changeEmail({ newEmail, currentPassword: 'Wrong-Password-1' }), 'BAD_REQUEST');
@@ -192,7 +192,7 @@ describe('email change', () => {
 
   it('refuses an address in use, and answers CONFLICT when it was taken meanwhile', async () => {
     const account = newAccount('race');
-    const { accessToken } = await anon().auth.register(account);
+    const { accessToken } = tokensOf(await anon().auth.register(account));
     const me = gh.caller({ authorization: `Bearer ${accessToken}` });
     const other = newAccount('taken');
     await anon().auth.register(other);
@@ -246,7 +246,7 @@ describe('the outbox', () => {
     const account = newAccount('outage');
     await smtp.stop();
     try {
-      const { user } = await anon().auth.register(account);
+      const { user } = tokensOf(await anon().auth.register(account));
       await expect
         .poll(async () => (await db().select().from(mailOutbox).where(eq(mailOutbox.userId, user.id)))[0], { timeout: 10_000 })
         .toMatchObject({ status: 'pending', attempts: 1, lastError: expect.any(String) });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountTokens, users } from '../../db/schema/index.ts';
 import { restClient, type RestClient } from '../helpers/openapi.ts';
 import { startSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.ts';
-import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let smtp: TestSmtp;
@@ -101,7 +101,7 @@ describe('EMAIL_VERIFICATION=required', () => {
       await strict.caller().auth.register(account).catch(() => undefined);
       const mail = await smtp.waitFor((m) => m.to === account.email && m.link?.origin === strict.url);
       await strict.caller().auth.verifyEmail({ token: tokenOf(mail) });
-      const { refreshToken, user } = await strict.caller().auth.login(account);
+      const { refreshToken, user } = tokensOf(await strict.caller().auth.login(account));
       await strict.deps.database.db.update(users).set({ emailVerified: false }).where(eq(users.id, user.id));
       await expect(strict.caller().auth.refresh({ refreshToken })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     } finally {

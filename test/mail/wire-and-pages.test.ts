@@ -9,7 +9,7 @@ import { loadTemplates } from '../../server/mail/templates.ts';
 import { createMailWorker, enqueueMail } from '../../server/services/outbox.ts';
 import { restClient, type RestClient } from '../helpers/openapi.ts';
 import { startSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.ts';
-import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let smtp: TestSmtp;
@@ -129,7 +129,7 @@ describe('the typed client', () => {
     await gatehouse.auth.requestPasswordReset.mutate({ email: account.email });
     const token = tokenOf(await mailTo(account.email, 'reset-password'));
     await gatehouse.auth.resetPassword.mutate({ token, newPassword: 'Typed-New-Secret-66' });
-    const signedIn = await gatehouse.auth.login.mutate({ email: account.email, password: 'Typed-New-Secret-66' });
+    const signedIn = tokensOf(await gatehouse.auth.login.mutate({ email: account.email, password: 'Typed-New-Secret-66' }));
     expect((await gatehouse.me.get.query()).id).toBe(signedIn.user.id);
 
     await gatehouse.auth.logout.mutate();

@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, users } from '../../db/schema/index.ts';
-import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 beforeAll(async () => {
@@ -59,7 +59,7 @@ describe('me.changePassword', () => {
   it('requires the current password, applies the policy, and ends every other session', async () => {
     const account = newAccount();
     const first = await signIn(gh, ['user'], account);
-    const second = await gh.caller().auth.login(account);
+    const second = tokensOf(await gh.caller().auth.login(account));
     const secondCaller = gh.caller({ authorization: `Bearer ${second.accessToken}` });
 
     await rejects(first.caller.me.changePassword({ currentPassword: 'Wrong-Password-1', newPassword: 'Brand-New-Secret-42' }), 'BAD_REQUEST');
@@ -135,7 +135,7 @@ describe('me.sessions', () => {
   it('revokes one session: its tokens stop working, the others keep going', async () => {
     const account = newAccount();
     const keep = await signIn(gh, ['user'], account);
-    const other = await gh.caller().auth.login(account);
+    const other = tokensOf(await gh.caller().auth.login(account));
     const otherCaller = gh.caller({ authorization: `Bearer ${other.accessToken}` });
     const target = (await keep.caller.me.sessions.list()).find((s) => !s.current)!;
     await expect(keep.caller.me.sessions.revoke({ id: target.id })).resolves.toEqual({ success: true });
@@ -150,7 +150,7 @@ describe('me.sessions', () => {
   it('auth.logoutAll ends every session of the caller, its own included', async () => {
     const account = newAccount();
     const a = await signIn(gh, ['user'], account);
-    const b = await gh.caller().auth.login(account);
+    const b = tokensOf(await gh.caller().auth.login(account));
     await expect(a.caller.auth.logoutAll()).resolves.toEqual({ success: true });
     await rejects(a.caller.me.get(), 'UNAUTHORIZED');
     await rejects(gh.caller({ authorization: `Bearer ${b.accessToken}` }).me.get(), 'UNAUTHORIZED');

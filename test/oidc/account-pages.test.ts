@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveChromium, launchChromium, startLandingApp } from '../helpers/chromium.ts';
 import { operator } from '../../server/services/rbac.ts';
-import { newAccount, startTestServer, TEST_META, type TestServer } from '../helpers/server.ts';
+import { newAccount, startTestServer, TEST_META, tokensOf, type TestServer } from '../helpers/server.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
 describe.skipIf(!haveChromium)('hosted account pages in Chromium', () => {
@@ -59,7 +59,7 @@ describe.skipIf(!haveChromium)('hosted account pages in Chromium', () => {
 
     it('recovers a forgotten password: mail, reset page, sign-in with the new password, consent', async () => {
       const account = newAccount('forgot');
-      const { user } = await gh.caller().auth.register(account);
+      const { user } = tokensOf(await gh.caller().auth.register(account));
       const rp = await thirdPartyApp(gh);
       const context = await browser.newContext({ javaScriptEnabled: false });
       const page = await context.newPage();

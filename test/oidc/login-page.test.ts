@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { haveChromium, launchChromium, startLandingApp } from '../helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, type TestServer } from '../helpers/server.ts';
 
 
 describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
@@ -33,7 +33,7 @@ describe.skipIf(!haveChromium)('hosted login page in Chromium', () => {
 
   it('signs a person in after a wrong password, asks consent, and returns a code the app can redeem', async () => {
     const account = newAccount('browser');
-    const { user } = await gh.caller().auth.register(account);
+    const { user } = tokensOf(await gh.caller().auth.register(account));
     const { config } = await thirdPartyApp();
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(config, {

@@ -7,7 +7,7 @@ import { authEvents, oauthClients } from '../../db/schema/index.ts';
 import { digest } from '../../server/common/digest.ts';
 import { Agent, formAction, hiddenField } from '../helpers/agent.ts';
 import { APP, authorize as authorizeAs, firstPartyApp, insecure, issuerOf, oauthError, webApp as registerWebApp } from '../helpers/oidc-flow.ts';
-import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -99,7 +99,7 @@ describe('discovery and service flows', () => {
 describe('authorization code + PKCE', () => {
   it('signs in on the hosted page, asks consent, and issues ID, userinfo, API and refresh tokens', async () => {
     const account = newAccount('oidc');
-    const user = await gh.caller().auth.register({ ...account, name: 'Ada' });
+    const user = tokensOf(await gh.caller().auth.register({ ...account, name: 'Ada' }));
     const app = await webApp();
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
@@ -134,7 +134,7 @@ describe('authorization code + PKCE', () => {
     expect(await gh.caller().auth.verify({ token: apiTokens.access_token })).toMatchObject({ active: true, clientId: app.clientId });
 
     // The session is the user's to see and end.
-    const me = gh.caller({ authorization: `Bearer ${(await gh.caller().auth.login(account)).accessToken}` });
+    const me = gh.caller({ authorization: `Bearer ${tokensOf(await gh.caller().auth.login(account)).accessToken}` });
     // register and login each started one; the code exchange a third.
     expect(await me.me.sessions.list()).toHaveLength(3);
 
@@ -180,7 +180,7 @@ describe('authorization code + PKCE', () => {
 
   it('refuses a wrong password on the hosted page with the usual message, and records it', async () => {
     const account = newAccount('wrong');
-    const reg = await gh.caller().auth.register(account);
+    const reg = tokensOf(await gh.caller().auth.register(account));
     const app = await webApp();
     const url = oidc.buildAuthorizationUrl(app.config, { redirect_uri: `${APP}/callback`, scope: 'openid', code_challenge: 'y'.repeat(43), code_challenge_method: 'S256' });
     const agent = new Agent();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents } from '../../db/schema/index.ts';
 import { Agent } from '../helpers/agent.ts';
 import { APP, authorize, oauthError, webApp as registerWebApp } from '../helpers/oidc-flow.ts';
-import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
+import { newAccount, signIn, startTestServer, tokensOf, type TestServer } from '../helpers/server.ts';
 
 let gh: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -23,7 +23,7 @@ const PROFILE = { name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace'
 /** A user with every profile field set. */
 async function ada() {
   const account = newAccount('ada');
-  const { accessToken } = await gh.caller().auth.register(account);
+  const { accessToken } = tokensOf(await gh.caller().auth.register(account));
   await gh.caller({ authorization: `Bearer ${accessToken}` }).me.update(PROFILE);
   return account;
 }

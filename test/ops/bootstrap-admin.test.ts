@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/config.ts';
 import { ensureBootstrapAdmin } from '../../server/bootstrap.ts';
 import { createPersistentTestDatabase, createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { newAccount, startTestServer } from '../helpers/server.ts';
+import { newAccount, startTestServer, tokensOf } from '../helpers/server.ts';
 
 describe('ADMIN_EMAIL / ADMIN_PASSWORD', () => {
   it('creates that admin at start when none exists, once', async () => {
     const account = newAccount('boot');
     const gh = await startTestServer({ env: { ADMIN_EMAIL: account.email.toUpperCase(), ADMIN_PASSWORD: account.password } });
     try {
-      const tokens = await gh.caller().auth.login(account);
+      const tokens = tokensOf(await gh.caller().auth.login(account));
       expect(tokens.user.roles).toEqual(['admin', 'user']);
       const admin = gh.caller({ authorization: `Bearer ${tokens.accessToken}` });
       await ensureBootstrapAdmin({ ...gh.deps, db: gh.deps.database.db });
@@ -45,7 +45,7 @@ describe('ADMIN_EMAIL / ADMIN_PASSWORD', () => {
         db: gh.deps.database.db,
         config: { ...gh.deps.config, admin: { email: account.email, password: 'Operator-Chosen-1' } },
       });
-      const tokens = await gh.caller().auth.login(account);
+      const tokens = tokensOf(await gh.caller().auth.login(account));
       expect(tokens.user.roles).toEqual(['user']);
     } finally {
       await gh.close();
@@ -89,7 +89,7 @@ describe('npm run cli -- user:create', () => {
 
     const gh = await startTestServer({ database, keysDir: join(dir, 'keys'), keep: true });
     try {
-      const tokens = await gh.caller().auth.login(account);
+      const tokens = tokensOf(await gh.caller().auth.login(account));
       expect(tokens.user.roles).toEqual(['admin']);
     } finally {
       await gh.close();
