@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { AppError, EMAIL_NOT_VERIFIED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { factorOf, type AuthService, type SignInFactor } from '../services/auth.ts';
+import { amrOfFactor, factorOf, type AuthService, type SignInFactor } from '../services/auth.ts';
 import { INVALID_MFA_MESSAGE, type MfaService } from '../services/mfa.ts';
 import { readForm } from '../request/body.ts';
 import { KoaDeviceCookie } from '../request/device-cookie.ts';
@@ -47,11 +47,9 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 /** The login and create prompts both ask who the user is: either form answers them. */
 const asksForAccount = (details: Details) => details.prompt.name === 'login' || details.prompt.name === 'create';
 
-const AMR: Record<SignInFactor, string[]> = { pwd: ['pwd'], 'pwd+totp': ['pwd', 'otp'], 'pwd+recovery_code': ['pwd', 'otp'] };
-
 /** prompt=create is resolved by any sign-in, so that the flow moves on to consent; amr and acr go into the id_token. */
 const accountResult = (details: Details, accountId: string, factor: SignInFactor) => ({
-  login: { accountId, amr: AMR[factor], acr: acrOf(AMR[factor]) },
+  login: { accountId, amr: amrOfFactor(factor), acr: acrOf(amrOfFactor(factor)) },
   ...(details.prompt.name === 'create' ? { create: { accountId } } : {}),
 });
 
