@@ -3,10 +3,9 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createDeps, keyRetentionSeconds, type Deps } from './deps.ts';
+import { createDeps, type Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './logger.ts';
-import { rotateKeys } from './oidc/keystore.ts';
 import { CLIENT_GRANT_TYPES, type ClientGrantType } from './services/clients.ts';
 import { operator } from './services/rbac.ts';
 import { findUserByEmail } from './services/users.ts';
@@ -36,7 +35,7 @@ class UsageError extends Error {}
 
 /** The service's own wiring, without its timers, for one command. */
 async function withDeps(config: Config, run: (deps: Deps) => Promise<void>): Promise<void> {
-  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0, mail: { pollMs: 0 } });
+  const deps = await createDeps(config, { log: createLogger('silent'), purgeIntervalMs: 0, mail: { pollMs: 0 }, keyPollMs: 0 });
   try {
     await run(deps);
   } finally {
@@ -144,11 +143,12 @@ async function clientsCreate(args: string[]): Promise<void> {
 
 async function keysRotate(args: string[]): Promise<void> {
   parseArgs({ args, options: {}, strict: true });
-  const config = loadConfig();
-  const { added, retired } = await rotateKeys(config.keysDir, { retentionSeconds: keyRetentionSeconds(config) });
-  process.stdout.write(`added keys: ${added.join(', ')}\n`);
-  if (retired.length > 0) process.stdout.write(`retired keys: ${retired.join(', ')}\n`);
-  process.stdout.write('The new keys are published now; each instance signs with them from its next start.\n');
+  await withDeps(loadConfig(), async (deps) => {
+    const { added, retiring, removed } = await deps.signingKeys.rotate(operator());
+    process.stdout.write(`staged keys: ${added.map((k) => `${k.kid} (${k.alg})`).join(', ')}\n`);
+    process.stdout.write(`published now; they sign from ${added[0]!.activatesAt.toISOString()}, when ${retiring.length} key(s) in service retire\n`);
+    if (removed.length > 0) process.stdout.write(`removed retired keys: ${removed.join(', ')}\n`);
+  });
 }
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {

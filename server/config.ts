@@ -30,6 +30,11 @@ const envSchema = z.object({
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
   KEYS_DIR: z.string().min(1).default('./keys'),
+  // The key-encryption key, base64url, for platforms without files; else KEYS_DIR/encryption.json.
+  ENCRYPTION_KEY: z.base64url('must be base64url').refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url').optional(),
+  // How long a rotated-in signing key is published before it signs: longer than verifiers cache the JWKS.
+  KEY_STAGING_SECONDS: wholeNumber(0, 604_800).default(600),
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   CLIENTS_FILE: z.string().min(1).optional(),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(1).optional(),
@@ -89,6 +94,10 @@ export interface Config {
   database: Database;
   redisUrl: string | null;
   keysDir: string;
+  /** ENCRYPTION_KEY; null reads KEYS_DIR/encryption.json. */
+  encryptionKey: string | null;
+  keyStagingSeconds: number;
+  migrateOnStart: boolean;
   clientsFile: string | null;
   admin: { email: string; password: string } | null;
   accessTokenTtl: number;
@@ -162,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: parseDatabase(e.DATABASE_URL),
     redisUrl: e.REDIS_URL ?? null,
     keysDir: e.KEYS_DIR,
+    encryptionKey: e.ENCRYPTION_KEY ?? null,
+    keyStagingSeconds: e.KEY_STAGING_SECONDS,
+    migrateOnStart: e.MIGRATE_ON_START,
     clientsFile: e.CLIENTS_FILE ?? null,
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL.toLowerCase(), password: e.ADMIN_PASSWORD } : null,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,

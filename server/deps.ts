@@ -9,7 +9,8 @@ import { loadTemplates } from './mail/templates.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createAdapterFactory, purgeExpiredOidcRows } from './oidc/adapter.ts';
 import { loadClientsFile, validateStaticClients } from './oidc/clients-file.ts';
-import { createPublishedKeys, loadKeys, type Keys, type PublishedKeys } from './oidc/keystore.ts';
+import { loadEncryptionKey, readLegacyKeys, type Keys } from './oidc/keystore.ts';
+import { watchKeys, type LiveKeys, type PublishedKeys } from './oidc/live-keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { trackTokenEndpoint } from './oidc/token-events.ts';
 import { countIssuedTokens } from './oidc/token-metrics.ts';
@@ -26,7 +27,8 @@ import { createAuthService, type AuthService } from './services/auth.ts';
 import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { createLoginGuard, type LoginGuard } from './services/login-guard.ts';
 import { createMfaService, purgeMfaChallenges, type MfaService } from './services/mfa.ts';
-import { createSealer } from './common/seal.ts';
+import { createSealer, type Sealer } from './common/seal.ts';
+import { createSigningKeys, type SigningKeys } from './services/signing-keys.ts';
 import { createMailWorker, purgeOutbox, type MailWorker, type MailWorkerOptions } from './services/outbox.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
 import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
@@ -49,6 +51,8 @@ export interface DepsOptions {
   rateLimitKeyPrefix?: string;
   /** The mail worker's timing (tests); its `pollMs: 0` leaves only the wake-ups of this instance's own writes. */
   mail?: MailWorkerOptions;
+  /** How often the signing keys are re-read from the database; 0 reads them at start only (the CLI). */
+  keyPollMs?: number;
 }
 
 export interface Deps {
@@ -56,7 +60,10 @@ export interface Deps {
   log: Logger;
   metrics: Metrics;
   database: Database;
+  /** The keys as loaded at start; liveKeys follows rotations made since. */
   keys: Keys;
+  signingKeys: SigningKeys;
+  liveKeys: LiveKeys;
   published: PublishedKeys;
   provider: Provider;
   passwords: Passwords;
@@ -85,7 +92,7 @@ export interface Deps {
 
 export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
 
-/** How long a superseded key stays trusted: a day to restart every instance, plus the longest token lifetime. */
+/** How long a retired key stays published: a day for verifiers' caches, plus the longest token lifetime. */
 export function keyRetentionSeconds(config: Config): number {
   return 86_400 + config.accessTokenTtl;
 }
@@ -99,12 +106,15 @@ function rateLimitTarget(config: Config, database: Database, keyPrefix: string):
 
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const log = options.log ?? createLogger(config.logLevel);
-  const keys = await loadKeys(config.keysDir, { allowGenerate: config.env !== 'production', retentionSeconds: keyRetentionSeconds(config) });
-  const database = await openDatabase(config.database);
+  const encryptionKey = await loadEncryptionKey(config.keysDir, { fromEnv: config.encryptionKey, allowGenerate: config.env !== 'production' });
+  const database = await openDatabase(config.database, {
+    migrate: config.migrateOnStart,
+    onApplied: (migration) => log.info({ migration }, 'migration applied'),
+  });
   let rateLimitStore: RateLimitStore | undefined;
   try {
     rateLimitStore = await openRateLimitStore(rateLimitTarget(config, database, options.rateLimitKeyPrefix ?? 'gatehouse'));
-    return await wire(config, options, log, keys, database, rateLimitStore);
+    return await wire(config, options, log, createSealer(encryptionKey), encryptionKey, database, rateLimitStore);
   } catch (error) {
     await rateLimitStore?.close();
     await database.close();
@@ -112,17 +122,24 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   }
 }
 
-async function wire(config: Config, options: DepsOptions, log: Logger, keys: Keys, database: Database, rateLimitStore: RateLimitStore): Promise<Deps> {
+async function wire(config: Config, options: DepsOptions, log: Logger, sealer: Sealer, encryptionKey: Buffer, database: Database, rateLimitStore: RateLimitStore): Promise<Deps> {
   const { db } = database;
   const metrics = createMetrics({ poolStats: () => database.poolStats() });
+  const audit = createAudit(db, auditMetricsHook({ log, metrics }));
+
+  const signingKeys = createSigningKeys({ db, sealer, audit, retentionSeconds: keyRetentionSeconds(config), stagingSeconds: config.keyStagingSeconds });
+  const made = await signingKeys.ensure(await readLegacyKeys(config.keysDir));
+  if (made.signing !== 'kept' || made.cookies !== 'kept') log.info(made, 'signing keys and cookie secrets stored in the database');
+  const loaded = await signingKeys.load();
+  const keys: Keys = { signing: loaded.signing, cookieSecrets: loaded.cookieSecrets, encryptionKey };
 
   const adapter = createAdapterFactory(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
   const staticClients = config.clientsFile ? await loadClientsFile(config.clientsFile) : [];
   const resourceServers = createResourceServers({ config, db });
   const provider = createProvider({ config, db, keys, adapter, staticClients, resourceServers });
   await validateStaticClients(provider, staticClients);
-  const published = createPublishedKeys(config.keysDir, keys, { retentionSeconds: keyRetentionSeconds(config) });
-  const audit = createAudit(db, auditMetricsHook({ log, metrics }));
+  const liveKeys = watchKeys({ provider, signingKeys, initial: loaded, pollMs: options.keyPollMs ?? 2000, log });
+  const { published } = liveKeys;
   const rateLimits = createRateLimits(rateLimitStore, limitRules(config.loginRateLimit, options.rateLimits), {
     async onRejected({ limit, counter, first, meta, userId, metadata }) {
       metrics.rateLimitRejections.inc({ limit, counter });
@@ -145,11 +162,11 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     db,
     audit,
     passwords,
-    sealer: createSealer(keys.encryptionKey),
+    sealer,
     limit: rateLimits.mfa,
     issuer: new URL(config.publicUrl).host,
     requiredRoles: config.mfaRequiredRoles,
-    onUnsealFailed: (userId, error) => log.error({ userId, reason: error.message }, 'a TOTP secret does not open: check KEYS_DIR/encryption.json'),
+    onUnsealFailed: (userId, error) => log.error({ userId, reason: error.message }, 'a TOTP secret does not open: check ENCRYPTION_KEY or KEYS_DIR/encryption.json'),
   });
   const auth = createAuthService({ config, db, audit, passwords, tokens, mfa, outbox });
   const account = createAccountService({ db, audit, passwords, outbox });
@@ -170,6 +187,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
       await purgeAccountTokens(db);
       await purgeMfaChallenges(db);
       await purgeOutbox(db);
+      await signingKeys.purge();
       await rateLimitStore.purge();
     } catch (error) {
       log.warn({ err: error }, 'purge of expired rows failed');
@@ -185,6 +203,8 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     metrics,
     database,
     keys,
+    signingKeys,
+    liveKeys,
     published,
     provider,
     passwords,
@@ -208,6 +228,7 @@ async function wire(config: Config, options: DepsOptions, log: Logger, keys: Key
     purge,
     async close() {
       clearInterval(timer);
+      liveKeys.stop();
       await mailWorker.stop();
       mailer.close();
       await rateLimitStore.close();

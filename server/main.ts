@@ -5,7 +5,9 @@ import { createApp } from './app.ts';
 import type { AppState } from './http/health.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
+import { PendingMigrationsError } from '../db/client.ts';
 import { KeysMissingError } from './oidc/keystore.ts';
+import { WrongEncryptionKeyError } from './services/signing-keys.ts';
 
 const DRAIN_TIMEOUT_MS = 15_000;
 
@@ -56,8 +58,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof KeysMissingError) {
-    process.stderr.write(`gatehouse: ${error.message}\n`);
+  if ([ConfigError, KeysMissingError, WrongEncryptionKeyError, PendingMigrationsError].some((known) => error instanceof known)) {
+    process.stderr.write(`gatehouse: ${(error as Error).message}\n`);
   } else {
     process.stderr.write(`gatehouse: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   }

@@ -6,3 +6,4 @@ export * from './rate-limits.ts';
 export * from './mail.ts';
 export * from './resources.ts';
 export * from './mfa.ts';
+export * from './keys.ts';

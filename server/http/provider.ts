@@ -1,9 +1,9 @@
-// The provider's app, its JWKS answer replaced by the key set as last read from KEYS_DIR, so that a key
-// added by keys:rotate is served by every instance at once.
+// The provider's app, its JWKS answer the key set as last read from the database, with a cache lifetime
+// well inside the staging delay, so that verifiers hold a rotated-in key before it signs.
 import type { Middleware } from 'koa';
 import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
-import type { PublishedKeys } from '../oidc/keystore.ts';
+import type { PublishedKeys } from '../oidc/live-keys.ts';
 
 export function providerEndpoint({ provider, published }: { provider: Provider; published: PublishedKeys }): Middleware {
   // The provider is a Koa app: its middleware runs on this app's context, as koa-mount runs it.

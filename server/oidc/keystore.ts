@@ -1,55 +1,44 @@
-// Signing keys, cookie secrets and the key that seals secrets in the database, in KEYS_DIR files only the service user can read. keys:rotate adds a
-// key pair and supersedes the old: every instance publishes it at once and signs with it from its next
-// start; a superseded key stays published and trusted until every token it could have signed has expired.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+// What KEYS_DIR holds: the key-encryption key (KEK) that seals secrets kept in the database (signing
+// keys, cookie secrets, TOTP secrets), unless ENCRYPTION_KEY provides it; and, from installs before
+// keys moved into the database, the signing keys and cookie secrets that the first start imports.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, type JWK } from 'jose';
 import { z } from 'zod';
-
-export interface PrivateJwk extends JWK {
-  kid: string;
-  alg: 'ES256' | 'RS256';
-  use: 'sig';
-}
-
-export interface KeyMeta {
-  /** Epoch seconds. */
-  createdAt: number;
-  supersededAt?: number | undefined;
-}
+import type { PrivateJwk } from '../common/jwk.ts';
 
 export interface Keys {
-  /** Private JWKs in signing preference: current keys first (newest first), then superseded ones. */
+  /** Private JWKs in signing preference: for each algorithm the provider signs with the first. */
   signing: PrivateJwk[];
   /** Cookie signing secrets, newest first: Koa and oidc-provider share them. */
   cookieSecrets: string[];
-  /** The AES-256 key that seals secrets kept in the database (TOTP secrets): never stored there. */
+  /** The KEK: never stored in the database. */
   encryptionKey: Buffer;
 }
 
-const jwksFile = z.object({
-  keys: z
-    .array(
-      z.looseObject({
-        kid: z.string().min(1),
-        alg: z.enum(['ES256', 'RS256']),
-        use: z.literal('sig'),
-        kty: z.enum(['EC', 'RSA']),
-        d: z.string().min(1),
-      }),
-    )
-    .min(1),
-  meta: z.record(z.string(), z.object({ createdAt: z.number(), supersededAt: z.number().optional() })).default({}),
-});
-type JwksFile = { keys: PrivateJwk[]; meta: Record<string, KeyMeta> };
-const cookiesFile = z.object({ secrets: z.array(z.string().min(32)).min(1) });
-const encryptionKeyFile = z.object({ key: z.base64url().refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes') });
+/** Signing keys and cookie secrets found in KEYS_DIR files, to import into the database once. */
+export interface LegacyKeys {
+  signing: { jwk: PrivateJwk; createdAt: number; supersededAt?: number | undefined }[];
+  cookieSecrets: string[];
+}
 
 export class KeysMissingError extends Error {}
 
-const epoch = () => Math.floor(Date.now() / 1000);
-const jwksPathOf = (dir: string) => join(dir, 'jwks.json');
+const encryptionKey = z.base64url().refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url');
+const encryptionKeyFile = z.object({ key: encryptionKey });
+const jwksFile = z.object({
+  keys: z.array(
+    z.looseObject({
+      kid: z.string().min(1),
+      alg: z.enum(['ES256', 'RS256']),
+      use: z.literal('sig'),
+      kty: z.enum(['EC', 'RSA']),
+      d: z.string().min(1),
+    }),
+  ),
+  meta: z.record(z.string(), z.object({ createdAt: z.number(), supersededAt: z.number().optional() })).default({}),
+});
+const cookiesFile = z.object({ secrets: z.array(z.string().min(32)).min(1) });
 
 async function readJson(path: string): Promise<unknown | undefined> {
   try {
@@ -60,156 +49,63 @@ async function readJson(path: string): Promise<unknown | undefined> {
   }
 }
 
-async function writeSecret(path: string, value: unknown, { replace = false } = {}): Promise<void> {
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (replace) {
-    // Written aside and renamed over: a reader never sees half a file.
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, text, { mode: 0o600 });
-    await rename(temp, path);
-    return;
-  }
-  // 'wx' never overwrites: two instances starting at once on a shared directory cannot clobber each other.
-  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
-  await chmod(path, 0o600);
-}
-
-export async function generateSigningKey(alg: PrivateJwk['alg']): Promise<PrivateJwk> {
-  const { privateKey } =
-    alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-  const kid = await calculateJwkThumbprint(jwk);
-  return { ...jwk, kid, alg, use: 'sig' };
-}
-
-async function newKeyPair(now: number): Promise<JwksFile> {
-  const keys = [await generateSigningKey('ES256'), await generateSigningKey('RS256')];
-  return { keys, meta: Object.fromEntries(keys.map((k) => [k.kid, { createdAt: now }])) };
-}
-
-async function readJwksFile(dir: string): Promise<JwksFile | undefined> {
-  const raw = await readJson(jwksPathOf(dir));
-  if (raw === undefined) return undefined;
-  const parsed = jwksFile.safeParse(raw);
-  if (!parsed.success) throw new Error(`KEYS_DIR: ${jwksPathOf(dir)} is not a private JWK set`);
-  return parsed.data as JwksFile;
-}
-
-function inService(file: JwksFile, retentionSeconds: number, now = epoch()): PrivateJwk[] {
-  const metaOf = (k: PrivateJwk): KeyMeta => file.meta[k.kid] ?? { createdAt: 0 };
-  return file.keys
-    .filter((k) => {
-      const superseded = metaOf(k).supersededAt;
-      return superseded === undefined || superseded + retentionSeconds > now;
-    })
-    .sort((a, b) => {
-      const [ma, mb] = [metaOf(a), metaOf(b)];
-      const current = Number(mb.supersededAt === undefined) - Number(ma.supersededAt === undefined);
-      return current !== 0 ? current : mb.createdAt - ma.createdAt;
-    });
-}
-
-export interface LoadOptions {
+export interface EncryptionKeyOptions {
+  /** ENCRYPTION_KEY, when set: it wins over the file. */
+  fromEnv: string | null;
+  /** Make the file when it is missing: never in production, where a new KEK would open nothing stored. */
   allowGenerate: boolean;
-  /** How long a superseded key stays trusted; default one day. */
-  retentionSeconds?: number;
 }
 
-/** Loads the keys, generating what is missing when `allowGenerate`: never in production, where a key
- *  made at start would invalidate every token at the next deploy. */
-export async function loadKeys(dir: string, { allowGenerate, retentionSeconds = 86_400 }: LoadOptions): Promise<Keys> {
+export async function loadEncryptionKey(dir: string, { fromEnv, allowGenerate }: EncryptionKeyOptions): Promise<Buffer> {
+  if (fromEnv !== null) {
+    if (!encryptionKey.safeParse(fromEnv).success) throw new KeysMissingError('ENCRYPTION_KEY: must be 32 bytes, base64url');
+    return Buffer.from(fromEnv, 'base64url');
+  }
+  const path = join(dir, 'encryption.json');
+  const found = await readJson(path);
+  if (found !== undefined) {
+    const parsed = encryptionKeyFile.safeParse(found);
+    if (!parsed.success) throw new KeysMissingError(`KEYS_DIR: ${path} holds no 32-byte key`);
+    return Buffer.from(parsed.data.key, 'base64url');
+  }
+  if (!allowGenerate) {
+    throw new KeysMissingError(
+      `no key-encryption key: set ENCRYPTION_KEY or provide ${path}; production never generates one. ` +
+        'Make one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"',
+    );
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  try {
+    // 'wx' never overwrites: two instances starting at once on one directory cannot clobber each other.
+    await writeFile(path, `${JSON.stringify({ key: key.toString('base64url') })}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadEncryptionKey(dir, { fromEnv, allowGenerate: false });
+    throw error;
+  }
+  await chmod(path, 0o600);
+  return key;
+}
+
+/** The signing keys and cookie secrets of KEYS_DIR files, if any. */
+export async function readLegacyKeys(dir: string): Promise<LegacyKeys> {
+  const jwksPath = join(dir, 'jwks.json');
   const cookiesPath = join(dir, 'cookies.json');
-  const encryptionKeyPath = join(dir, 'encryption.json');
-  let jwks = await readJwksFile(dir);
-  let cookies = await readJson(cookiesPath);
-  let encryption = await readJson(encryptionKeyPath);
-
-  if (jwks === undefined || cookies === undefined || encryption === undefined) {
-    if (!allowGenerate) {
-      const missing = jwks === undefined ? 'jwks.json' : cookies === undefined ? 'cookies.json' : 'encryption.json';
-      throw new KeysMissingError(
-        `KEYS_DIR: ${dir} has no ${missing}; production never generates keys at start. ` +
-          'Create them once outside production (npm start with NODE_ENV unset) and provide the directory.',
-      );
-    }
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (jwks === undefined) {
-      jwks = await newKeyPair(epoch());
-      await writeSecret(jwksPathOf(dir), jwks);
-    }
-    if (cookies === undefined) {
-      cookies = { secrets: [randomBytes(32).toString('base64url')] };
-      await writeSecret(cookiesPath, cookies);
-    }
-    if (encryption === undefined) {
-      encryption = { key: randomBytes(32).toString('base64url') };
-      await writeSecret(encryptionKeyPath, encryption);
+  const [jwks, cookies] = await Promise.all([readJson(jwksPath), readJson(cookiesPath)]);
+  const signing: LegacyKeys['signing'] = [];
+  if (jwks !== undefined) {
+    const parsed = jwksFile.safeParse(jwks);
+    if (!parsed.success) throw new KeysMissingError(`KEYS_DIR: ${jwksPath} is not a private JWK set`);
+    for (const jwk of parsed.data.keys as PrivateJwk[]) {
+      const meta = parsed.data.meta[jwk.kid];
+      signing.push({ jwk, createdAt: meta?.createdAt ?? 0, supersededAt: meta?.supersededAt });
     }
   }
-
-  const parsedCookies = cookiesFile.safeParse(cookies);
-  if (!parsedCookies.success) throw new Error(`KEYS_DIR: ${cookiesPath} holds no usable cookie secrets`);
-  const signing = inService(jwks, retentionSeconds);
-  for (const alg of ['ES256', 'RS256'] as const) {
-    if (!signing.some((k) => k.alg === alg)) throw new Error(`KEYS_DIR: ${jwksPathOf(dir)} has no ${alg} key in service`);
+  let cookieSecrets: string[] = [];
+  if (cookies !== undefined) {
+    const parsed = cookiesFile.safeParse(cookies);
+    if (!parsed.success) throw new KeysMissingError(`KEYS_DIR: ${cookiesPath} holds no usable cookie secrets`);
+    cookieSecrets = parsed.data.secrets;
   }
-  const parsedEncryption = encryptionKeyFile.safeParse(encryption);
-  if (!parsedEncryption.success) throw new Error(`KEYS_DIR: ${encryptionKeyPath} holds no 32-byte key`);
-  return { signing, cookieSecrets: parsedCookies.data.secrets, encryptionKey: Buffer.from(parsedEncryption.data.key, 'base64url') };
+  return { signing, cookieSecrets };
 }
-
-/** Adds a new ES256 and RS256 key, supersedes the current ones and drops the retired ones. */
-export async function rotateKeys(dir: string, { retentionSeconds = 86_400 }: { retentionSeconds?: number } = {}): Promise<{ added: string[]; retired: string[] }> {
-  const file = await readJwksFile(dir);
-  if (!file) throw new KeysMissingError(`KEYS_DIR: ${dir} has no jwks.json to rotate`);
-  const now = epoch();
-  const kept = inService(file, retentionSeconds, now);
-  const retired = file.keys.filter((k) => !kept.includes(k)).map((k) => k.kid);
-  const fresh = await newKeyPair(now);
-  const meta: Record<string, KeyMeta> = { ...fresh.meta };
-  for (const k of kept) meta[k.kid] = { createdAt: file.meta[k.kid]?.createdAt ?? 0, supersededAt: file.meta[k.kid]?.supersededAt ?? now };
-  await writeSecret(jwksPathOf(dir), { keys: [...fresh.keys, ...kept], meta }, { replace: true });
-  return { added: fresh.keys.map((k) => k.kid), retired };
-}
-
-function toPublic({ d, p, q, dp, dq, qi, ...pub }: PrivateJwk): JWK {
-  return pub;
-}
-
-export function publicJwks(keys: Keys): { keys: JWK[] } {
-  return { keys: keys.signing.map(toPublic) };
-}
-
-/** The published key set, re-read when the file changes (checked every `checkEveryMs`), so that a CLI
- *  rotation reaches every running instance; the last set read stays if the file becomes unreadable. */
-export function createPublishedKeys(dir: string, loaded: Keys, { retentionSeconds = 86_400, checkEveryMs = 1000 } = {}) {
-  let current = publicJwks(loaded);
-  let version = 0;
-  let mtimeMs = -1;
-  let checkedAt = 0;
-  return {
-    async get(): Promise<{ keys: JWK[]; version: number }> {
-      const now = Date.now();
-      if (now - checkedAt >= checkEveryMs) {
-        checkedAt = now;
-        try {
-          const info = await stat(jwksPathOf(dir));
-          if (info.mtimeMs !== mtimeMs) {
-            const file = await readJwksFile(dir);
-            if (file) {
-              current = { keys: inService(file, retentionSeconds).map(toPublic) };
-              mtimeMs = info.mtimeMs;
-              version += 1;
-            }
-          }
-        } catch {
-        }
-      }
-      return { keys: current.keys, version };
-    },
-  };
-}
-
-export type PublishedKeys = ReturnType<typeof createPublishedKeys>;

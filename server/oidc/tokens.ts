@@ -6,7 +6,7 @@ import type { Db } from '../../db/client.ts';
 import { AppError, RATE_LIMITED_MESSAGE } from '../errors.ts';
 import { recordSession } from '../services/sessions.ts';
 import type { AccessClaims, TokenResource, TokenService } from '../services/tokens.ts';
-import type { PublishedKeys } from './keystore.ts';
+import type { PublishedKeys } from './live-keys.ts';
 import { acrOf, API_SCOPE, FIRST_PARTY_CLIENT_ID, FIRST_PARTY_GTY, setSignInMethods } from './provider.ts';
 import type { ResourceServers } from './resource-servers.ts';
 

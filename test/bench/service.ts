@@ -1,8 +1,9 @@
 // Gatehouse under test: server/main.ts in its own process, configured only through the environment,
 // the way an operator runs it.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateSigningKey } from '../../server/common/jwk.ts';
 import { freePort, startChild, type Child } from './processes.ts';
 
 /** The OAuth client of the token endpoint scenario, loaded from CLIENTS_FILE. */
@@ -42,6 +43,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     clientsFile,
     JSON.stringify([{ client_id: BENCH_CLIENT.id, client_secret: BENCH_CLIENT.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api' }]),
   );
+  // The references sign and verify with the service's own private keys: handed to it as the files of
+  // an install from before keys moved into the database, which its first start imports.
+  const jwksFile = join(keysDir, 'jwks.json');
+  if (!(await access(jwksFile).then(() => true, () => false))) {
+    await mkdir(keysDir, { recursive: true, mode: 0o700 });
+    await writeFile(jwksFile, JSON.stringify({ keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')] }), { mode: 0o600 });
+  }
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   let child: Child;

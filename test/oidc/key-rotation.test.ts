@@ -1,86 +1,238 @@
-// keys:rotate: a new key is published at once, signing moves to it at the next start, and tokens
-// signed before the rotation keep verifying until they expire.
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// Signing keys live in the database, sealed with the KEK: instances with separate KEYS_DIRs that hold
+// the same KEK serve one key set, a rotation reaches every instance without a restart, and a verifier
+// that caches the JWKS never meets a token signed with a key it has not seen.
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
-import { loadKeys, rotateKeys } from '../../server/oidc/keystore.ts';
-import { createPersistentTestDatabase } from '../helpers/database.ts';
-import { newAccount, startTestServer, trpcHttp } from '../helpers/server.ts';
+import { decodeProtectedHeader } from 'jose';
+import { count, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenVerifier } from '../../client/src/verifier/index.ts';
+import { authEvents, cookieSecrets, signingKeys } from '../../db/schema/index.ts';
+import { generateSigningKey } from '../../server/common/jwk.ts';
+import { operator } from '../../server/services/rbac.ts';
+import { WrongEncryptionKeyError } from '../../server/services/signing-keys.ts';
+import { createPersistentTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
+const STAGING_SECONDS = 3;
 const kidsAt = async (url: string) => ((await (await fetch(`${url}/oidc/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+const kidOf = (token: string) => decodeProtectedHeader(token).kid!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('key rotation', () => {
-  it('publishes the new key at once and keeps old tokens valid across the switch', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-rotate-'));
-    const keysDir = join(dir, 'keys');
-    const database = await createPersistentTestDatabase(join(dir, 'pglite'));
-    const first = await startTestServer({ database, keysDir, keep: true });
-    const port = Number(new URL(first.url).port);
-    let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
+async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gatehouse-rotate-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A KEYS_DIR holding only the KEK of `from` (when given): what a second host is handed. */
+async function keysDirWithKek(name: string, from?: string): Promise<string> {
+  const keysDir = join(dir, name);
+  await mkdir(keysDir, { recursive: true });
+  if (from) await copyFile(join(from, 'encryption.json'), join(keysDir, 'encryption.json'));
+  return keysDir;
+}
+
+describe('instances sharing only the database', () => {
+  let database: TestDatabase;
+  const instances: TestServer[] = [];
+  beforeAll(async () => {
+    database = await createPersistentTestDatabase(join(dir, 'shared-pglite'));
+    const options = { database, keep: true, keyPollMs: 100 };
+    const firstDir = await keysDirWithKek('first');
+    const first = await startTestServer({ ...options, keysDir: firstDir, env: { KEY_STAGING_SECONDS: String(STAGING_SECONDS) } });
+    instances.push(first);
+    // PGlite belongs to one process: the second instance needs a PostgreSQL server. Both answer for
+    // one public URL, as behind a load balancer.
+    if (usingPostgres) {
+      const env = { KEY_STAGING_SECONDS: String(STAGING_SECONDS), PUBLIC_URL: first.url };
+      instances.push(await startTestServer({ ...options, keysDir: await keysDirWithKek('second', firstDir), env }));
+    }
+  });
+  afterAll(async () => {
+    for (const instance of instances) await instance.close();
+    await database.drop();
+  });
+
+  it('serve, rotate and verify as one', async () => {
+    const [first, last] = [instances[0]!, instances.at(-1)!];
+    const account = newAccount('rotate');
+    const before = tokensOf((await trpcHttp(first.url, 'auth.register', account)).body.result.data);
+    const oldKid = kidOf(before.accessToken);
+    for (const instance of instances) expect(await kidsAt(instance.url)).toContain(oldKid);
+
+    // The verifier of a downstream service, which fetches the key set once and keeps it.
+    const verifier = createTokenVerifier({ issuer: last.deps.config.issuer, audience: last.deps.config.apiAudience });
+
+    const { added } = await first.deps.signingKeys.rotate(operator());
+    const newKids = added.map((k) => k.kid);
+    // Every instance publishes the staged keys at once (within a poll), beside the old ones...
+    for (const instance of instances) {
+      await until(async () => {
+        const kids = await kidsAt(instance.url);
+        return newKids.every((kid) => kids.includes(kid));
+      }, 'the staged keys');
+      expect(await kidsAt(instance.url)).toEqual(expect.arrayContaining([...newKids, oldKid]));
+    }
+    // ...and keeps signing with the old key while verifiers' caches catch up.
+    for (const instance of instances) {
+      expect(kidOf(tokensOf((await trpcHttp(instance.url, 'auth.login', account)).body.result.data).accessToken)).toBe(oldKid);
+    }
+    // The verifier fetches the key set now, during the staging delay, and caches it.
+    expect(await verifier.verify(before.accessToken)).toMatchObject({ ok: true });
+
+    // After the delay every instance signs with the new key, with no restart.
+    for (const instance of instances) {
+      const token = await until(async () => {
+        const signed = tokensOf((await trpcHttp(instance.url, 'auth.login', account)).body.result.data).accessToken;
+        return kidOf(signed) !== oldKid && signed;
+      }, 'signing with the new key');
+      expect(newKids).toContain(kidOf(token));
+      // Its cached set already holds the key: it verifies without a refetch (jose refetches at most every 30 s).
+      expect(await verifier.verify(token)).toMatchObject({ ok: true });
+      // The other instances accept it on the API too.
+      for (const other of instances) {
+        expect((await trpcHttp(other.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      }
+    }
+    // The token signed before the rotation stays good everywhere: the retired key is still published.
+    for (const instance of instances) {
+      expect(await kidsAt(instance.url)).toContain(oldKid);
+      expect((await trpcHttp(instance.url, 'auth.verify', { token: before.accessToken })).body.result.data.active).toBe(true);
+    }
+    const states = await first.deps.signingKeys.list();
+    expect(states.filter((k) => k.state === 'active').map((k) => k.kid).sort()).toEqual([...newKids].sort());
+    expect(states.find((k) => k.kid === oldKid)?.state).toBe('retired');
+
+    const [audit] = await first.deps.database.db.select().from(authEvents).where(eq(authEvents.type, 'key_rotated'));
+    expect(audit?.metadata).toMatchObject({ added: newKids, retiring: expect.arrayContaining([oldKid]) });
+  });
+
+  it('stores no private key or cookie secret in plain text', async () => {
+    const { db } = instances[0]!.deps.database;
+    const dump = JSON.stringify([await db.select().from(signingKeys), await db.select().from(cookieSecrets)]);
+    for (const key of instances[0]!.deps.liveKeys.signing()) expect(dump).not.toContain(key.d);
+    for (const secret of instances[0]!.deps.keys.cookieSecrets) expect(dump).not.toContain(secret);
+  });
+
+  it('drops retired keys only once every token they signed has expired', async () => {
+    const keys = instances[0]!.deps.signingKeys;
+    const retired = (await keys.list()).filter((k) => k.state === 'retired');
+    expect(retired.length).toBeGreaterThan(0);
+    const removedAt = retired[0]!.removedAt!;
+    // Retention: a day for verifiers' caches plus the access token lifetime, after retirement.
+    expect(removedAt.getTime() - retired[0]!.retiredAt!.getTime()).toBe((86_400 + instances[0]!.deps.config.accessTokenTtl) * 1000);
+    const justBefore = new Date(removedAt.getTime() - 1000);
+    expect((await keys.load(justBefore)).signing.map((k) => k.kid)).toContain(retired[0]!.kid);
+    const after = new Date(removedAt.getTime() + 1000);
+    expect((await keys.load(after)).signing.map((k) => k.kid)).not.toContain(retired[0]!.kid);
+    expect(await keys.purge(justBefore)).toBe(0);
+    expect(await keys.purge(after)).toBe(retired.length);
+    expect((await keys.list()).some((k) => k.state === 'retired')).toBe(false);
+  });
+
+  it('leaves the key set as it was when the database fails during a rotation', async () => {
+    const { db } = instances[0]!.deps.database;
+    const before = await db.select().from(signingKeys);
+    // The rotation's last write, its audit row, fails as a lost database would fail it.
+    await db.execute(
+      sql.raw(`create function refuse_rotation() returns trigger language plpgsql as $$ begin if new.type = 'key_rotated' then raise exception 'database gone'; end if; return new; end $$`),
+    );
+    await db.execute(sql.raw('create trigger refuse_rotation before insert on auth_events for each row execute function refuse_rotation()'));
     try {
-      const account = newAccount('rotate');
-      const before = (await trpcHttp(first.url, 'auth.register', account)).body.result.data;
-      const oldKid = decodeProtectedHeader(before.accessToken).kid!;
-
-      // The CLI, as an operator runs it, against the directory the service is using.
-      const run = spawnSync(process.execPath, ['server/cli.ts', 'keys:rotate'], { env: { PATH: process.env.PATH, KEYS_DIR: keysDir }, encoding: 'utf8' });
-      expect(run.stderr).toBe('');
-      expect(run.status).toBe(0);
-      const added = /added keys: (\S+), (\S+)/.exec(run.stdout)!.slice(1);
-
-      // Published by the running instance at once, next to the old keys.
-      await new Promise((r) => setTimeout(r, 1100));
-      const published = await kidsAt(first.url);
-      expect(published).toEqual(expect.arrayContaining([...added, oldKid]));
-      // The running instance still signs with the key it started with.
-      const stillOld = (await trpcHttp(first.url, 'auth.login', account)).body.result.data;
-      expect(decodeProtectedHeader(stillOld.accessToken).kid).toBe(oldKid);
-      await first.close();
-
-      second = await startTestServer({ database, keysDir, keep: true, port });
-      const after = (await trpcHttp(second.url, 'auth.login', account)).body.result.data;
-      const newKid = decodeProtectedHeader(after.accessToken).kid!;
-      expect(added).toContain(newKid);
-      expect(newKid).not.toBe(oldKid);
-
-      // The token signed before the rotation still verifies: offline, on our API, in auth.verify.
-      const jwks = createRemoteJWKSet(new URL(`${second.url}/oidc/jwks`));
-      await expect(jwtVerify(before.accessToken, jwks, { issuer: `${second.url}/oidc`, audience: `${second.url}/api` })).resolves.toBeTruthy();
-      await expect(jwtVerify(after.accessToken, jwks, { issuer: `${second.url}/oidc`, audience: `${second.url}/api` })).resolves.toBeTruthy();
-      const me = await trpcHttp(second.url, 'me.get', undefined, { method: 'GET', headers: { authorization: `Bearer ${before.accessToken}` } });
-      expect(me.status).toBe(200);
-      expect((await trpcHttp(second.url, 'auth.verify', { token: before.accessToken })).body.result.data.active).toBe(true);
+      await expect(instances[0]!.deps.signingKeys.rotate(operator())).rejects.toThrow();
     } finally {
-      if (second) await second.close();
-      else await first.close().catch(() => {});
+      await db.execute(sql.raw('drop trigger refuse_rotation on auth_events'));
+      await db.execute(sql.raw('drop function refuse_rotation()'));
+    }
+    const after = await db.select().from(signingKeys);
+    expect(after).toEqual(before);
+  });
+});
+
+describe('the key-encryption key', () => {
+  it('a wrong KEK stops start-up with a clear message and overwrites nothing', async () => {
+    const database = await createPersistentTestDatabase(join(dir, 'wrong-kek-pglite'));
+    const keysDir = await keysDirWithKek('wrong-kek-right');
+    const first = await startTestServer({ database, keysDir, keep: true });
+    const { db } = first.deps.database;
+    const stored = await db.select().from(signingKeys);
+    await first.close();
+    try {
+      const otherDir = await keysDirWithKek('wrong-kek-other');
+      await writeFile(join(otherDir, 'encryption.json'), JSON.stringify({ key: Buffer.alloc(32, 7).toString('base64url') }));
+      await expect(startTestServer({ database, keysDir: otherDir, keep: true })).rejects.toThrow(WrongEncryptionKeyError);
+      await expect(startTestServer({ database, keysDir: otherDir, keep: true })).rejects.toThrow(/key-encryption key .* does not open the signing keys/);
+      // The right KEK, given as ENCRYPTION_KEY instead of a file, still opens everything.
+      const { key } = JSON.parse(await readFile(join(keysDir, 'encryption.json'), 'utf8')) as { key: string };
+      const again = await startTestServer({ database, keysDir: await keysDirWithKek('wrong-kek-empty'), keep: true, env: { ENCRYPTION_KEY: key } });
+      try {
+        expect(await again.deps.database.db.select().from(signingKeys)).toEqual(stored);
+        expect(await kidsAt(again.url)).toEqual(expect.arrayContaining(stored.map((k) => k.kid)));
+      } finally {
+        await again.close();
+      }
+    } finally {
       await database.drop();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it('retires superseded keys once their tokens can no longer be live', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-retire-'));
+  it('production refuses to start without one, and never makes one', async () => {
+    const keysDir = await keysDirWithKek('prod-none');
+    const database = await createPersistentTestDatabase(join(dir, 'prod-pglite'));
+    await expect(
+      startTestServer({
+        database,
+        keysDir,
+        env: { NODE_ENV: 'production', PUBLIC_URL: 'https://id.example.com', SMTP_URL: 'smtp://127.0.0.1:2525', BCRYPT_COST: '10' },
+      }),
+    ).rejects.toThrow(/ENCRYPTION_KEY/);
+    expect(await readdir(keysDir)).toEqual([]);
+    await database.drop();
+  });
+});
+
+describe('an install from before keys moved into the database', () => {
+  it('imports the KEYS_DIR signing keys and cookie secrets once, on first start', async () => {
+    const keysDir = await keysDirWithKek('legacy');
+    const [es, rs] = [await generateSigningKey('ES256'), await generateSigningKey('RS256')];
+    const epoch = Math.floor(Date.now() / 1000);
+    const legacySecret = 'l'.repeat(43);
+    await writeFile(join(keysDir, 'jwks.json'), JSON.stringify({ keys: [es, rs], meta: { [es.kid]: { createdAt: epoch - 60 }, [rs.kid]: { createdAt: epoch - 60 } } }));
+    await writeFile(join(keysDir, 'cookies.json'), JSON.stringify({ secrets: [legacySecret] }));
+    const database = await createPersistentTestDatabase(join(dir, 'legacy-pglite'));
+    const first = await startTestServer({ database, keysDir, keep: true });
     try {
-      const original = await loadKeys(dir, { allowGenerate: true });
-      const { added } = await rotateKeys(dir, { retentionSeconds: 3600 });
-      const both = await loadKeys(dir, { allowGenerate: false, retentionSeconds: 3600 });
-      expect(both.signing.map((k) => k.kid).slice(0, 2).sort()).toEqual([...added].sort());
-      expect(both.signing).toHaveLength(4);
-      // Pretend the rotation happened two hours ago.
-      const file = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8'));
-      for (const k of original.signing) file.meta[k.kid].supersededAt -= 7200;
-      await writeFile(join(dir, 'jwks.json'), JSON.stringify(file));
-      const later = await loadKeys(dir, { allowGenerate: false, retentionSeconds: 3600 });
-      expect(later.signing.map((k) => k.kid).sort()).toEqual([...added].sort());
-      const { retired } = await rotateKeys(dir, { retentionSeconds: 3600 });
-      expect(retired.sort()).toEqual(original.signing.map((k) => k.kid).sort());
-      const onDisk = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8'));
-      expect(onDisk.keys).toHaveLength(4);
+      const tokens = tokensOf((await trpcHttp(first.url, 'auth.register', newAccount('legacy'))).body.result.data);
+      expect(kidOf(tokens.accessToken)).toBe(es.kid);
+      expect((await kidsAt(first.url)).sort()).toEqual([es.kid, rs.kid].sort());
+      expect(first.deps.keys.cookieSecrets).toEqual([legacySecret]);
+      const [{ n }] = (await first.deps.database.db.select({ n: count() }).from(signingKeys)) as [{ n: number }];
+      expect(n).toBe(2);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await first.close();
+    }
+    // Later starts keep the database's set, whatever the files say now.
+    await writeFile(join(keysDir, 'jwks.json'), JSON.stringify({ keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')] }));
+    const second = await startTestServer({ database, keysDir, keep: true });
+    try {
+      expect((await kidsAt(second.url)).sort()).toEqual([es.kid, rs.kid].sort());
+    } finally {
+      await second.close();
+      await database.drop();
     }
   });
 });

@@ -1,0 +1,62 @@
+// Keeps the provider's keystore in step with the signing keys in the database: every instance polls
+// the key set and, when a key was added, activated, retired or removed, rebuilds the keystore the way
+// the provider's constructor builds it. Nothing restarts; tokens in flight keep verifying.
+import type { JWK } from 'jose';
+import type Provider from 'oidc-provider';
+import initializeKeystore from 'oidc-provider/lib/helpers/initialize_keystore.js';
+import { toPublicJwk, type PrivateJwk } from '../common/jwk.ts';
+import type { Logger } from '../logger.ts';
+import type { LoadedKeys, SigningKeys } from '../services/signing-keys.ts';
+
+/** The public keys as last loaded; `version` moves on with every change. */
+export interface PublishedKeys {
+  get(): Promise<{ keys: JWK[]; version: number }>;
+}
+
+export interface LiveKeys {
+  published: PublishedKeys;
+  /** The private keys in signing order, as the provider holds them now. */
+  signing(): PrivateJwk[];
+  /** Checks the database now; true when the keystore changed. */
+  refresh(): Promise<boolean>;
+  stop(): void;
+}
+
+export function replaceSigningKeys(provider: Provider, signing: PrivateJwk[]): void {
+  initializeKeystore.call(provider, { keys: signing });
+}
+
+export function watchKeys({ provider, signingKeys, initial, pollMs, log }: { provider: Provider; signingKeys: SigningKeys; initial: LoadedKeys; pollMs: number; log: Logger }): LiveKeys {
+  let current = initial;
+  let publicKeys = initial.signing.map(toPublicJwk);
+  let version = 0;
+  let running: Promise<boolean> | undefined;
+
+  async function check(): Promise<boolean> {
+    if ((await signingKeys.version()) === current.version) return false;
+    const next = await signingKeys.load();
+    replaceSigningKeys(provider, next.signing);
+    const before = current.version;
+    current = next;
+    publicKeys = next.signing.map(toPublicJwk);
+    version += 1;
+    log.info({ from: before, to: next.version }, 'signing keys changed');
+    return true;
+  }
+
+  // One check at a time: a slow database never piles polls up.
+  const refresh = () => (running ??= check().finally(() => (running = undefined)));
+  const timer =
+    pollMs > 0
+      ? setInterval(() => {
+          refresh().catch((error: unknown) => log.warn({ err: error }, 'signing keys not refreshed; the last set stays in use'));
+        }, pollMs).unref()
+      : undefined;
+
+  return {
+    published: { get: async () => ({ keys: publicKeys, version }) },
+    signing: () => current.signing,
+    refresh,
+    stop: () => clearInterval(timer),
+  };
+}
