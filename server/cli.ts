@@ -1,6 +1,7 @@
 // Operator CLI: `npm run cli -- <command> [options]`. Passwords come from standard input or a hidden
 // prompt, never from arguments, which end up in shell history and process listings.
 import { createInterface } from 'node:readline';
+import { openDatabase } from '../db/client.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createDeps, type Deps } from './deps.ts';
@@ -151,7 +152,32 @@ async function keysRotate(args: string[]): Promise<void> {
   });
 }
 
+async function migrate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
+  const applied: string[] = [];
+  const database = await openDatabase(loadConfig().database, { onApplied: (name) => applied.push(name), poolSize: 1 });
+  await database.close();
+  if (values.json) process.stdout.write(`${JSON.stringify({ applied })}\n`);
+  else process.stdout.write(applied.length === 0 ? 'the database is up to date\n' : applied.map((name) => `applied ${name}\n`).join(''));
+}
+
+async function keysList(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
+  await withDeps(loadConfig(), async (deps) => {
+    const keys = await deps.signingKeys.list();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ keys })}\n`);
+      return;
+    }
+    const at = (d: Date | null) => d?.toISOString() ?? '-';
+    process.stdout.write(`${'kid'.padEnd(44)}  alg    state    ${'activates'.padEnd(24)}  ${'retires'.padEnd(24)}  removed\n`);
+    for (const k of keys) process.stdout.write(`${k.kid.padEnd(44)}  ${k.alg}  ${k.state.padEnd(7)}  ${at(k.activatesAt).padEnd(24)}  ${at(k.retiredAt).padEnd(24)}  ${at(k.removedAt)}\n`);
+  });
+}
+
 const commands: Record<string, (args: string[]) => Promise<void>> = {
+  migrate,
+  'keys:list': keysList,
   'user:create': userCreate,
   'user:reset-mfa': userResetMfa,
   'clients:create': clientsCreate,

@@ -94,7 +94,7 @@ describe.skipIf(!usingPostgres)('the driver pool on PostgreSQL', () => {
   let database: Database;
   beforeAll(async () => {
     target = await createTestDatabase();
-    database = await openDatabase({ driver: 'postgres', url: target.url }, { migrate: false });
+    database = await openDatabase({ driver: 'postgres', url: target.url });
   });
   afterAll(async () => {
     await database?.close();
