@@ -1,6 +1,6 @@
-// Secrets the service must read back (TOTP secrets) are kept sealed: AES-256-GCM under a key that lives
-// in KEYS_DIR, never in the database, bound by associated data to the row they belong to, so that a
-// database dump reveals nothing and a sealed value copied to another row does not open.
+// Secrets the service must read back (TOTP secrets, signing keys, cookie secrets) are sealed with
+// AES-256-GCM under the KEK, which never enters the database, and bound by associated data to their
+// row: a database dump reveals nothing, and a sealed value copied to another row does not open.
 import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
@@ -27,7 +27,7 @@ export function createSealer(key: Buffer): Sealer {
     open(sealed, context) {
       const [version, id, iv, body] = sealed.split('.');
       if (version !== VERSION || !iv || !body) throw new UnsealError('not a sealed value');
-      if (id !== keyId) throw new UnsealError('sealed with another key: KEYS_DIR/encryption.json is not the key this database was written with');
+      if (id !== keyId) throw new UnsealError('sealed with another key than the one this database was written with');
       const bytes = Buffer.from(body, 'base64url');
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url')).setAAD(Buffer.from(context));
