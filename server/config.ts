@@ -146,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (e.NODE_ENV === 'production') {
     if (new URL(publicUrl).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
+    // An explicit pglite:<directory> is allowed: the embedded database is then a choice, not an accident.
+    if (e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required in production (a postgres:// URL, or pglite:<directory> for the embedded database)');
     if (e.DATABASE_URL === 'pglite://memory') problems.push('DATABASE_URL: an in-memory database loses every user on restart; refused in production');
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
     if (e.SMTP_URL === undefined) problems.push('SMTP_URL: required in production (password resets and verification mail)');

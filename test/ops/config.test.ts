@@ -112,10 +112,19 @@ describe('loadConfig', () => {
   it('refuses unsafe defaults in production', () => {
     const found = problems({ NODE_ENV: 'production', DATABASE_URL: 'pglite://memory', BCRYPT_COST: '8' });
     expect(found.join('\n')).toMatch(/^PUBLIC_URL: must be an https URL/m);
-    expect(found.join('\n')).toMatch(/^DATABASE_URL/m);
+    expect(found.join('\n')).toMatch(/^DATABASE_URL: an in-memory database/m);
     expect(found.join('\n')).toMatch(/^BCRYPT_COST/m);
     expect(found.join('\n')).toMatch(/^SMTP_URL: required in production/m);
-    expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' })).toEqual([]);
+    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' };
+    expect(problems({ ...safe, DATABASE_URL: 'postgres://gatehouse@db:5432/gatehouse' })).toEqual([]);
+  });
+
+  it('requires DATABASE_URL in production, and takes an explicit PGlite directory', () => {
+    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' };
+    expect(problems(safe)).toEqual([expect.stringMatching(/^DATABASE_URL: required in production/)]);
+    expect(loadConfig({ ...safe, DATABASE_URL: 'pglite:/var/lib/gatehouse' }).database).toEqual({ driver: 'pglite', dataDir: '/var/lib/gatehouse' });
+    // Outside production, unset still means the PGlite in ./data/pglite.
+    expect(loadConfig({ NODE_ENV: 'test' }).database).toEqual({ driver: 'pglite', dataDir: './data/pglite' });
   });
 
   it('stops the process with a message naming the variable', () => {
@@ -127,5 +136,15 @@ describe('loadConfig', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/PORT/);
     expect(run.stderr).not.toMatch(/\s+at .*\.ts:\d+/);
+  });
+
+  it('stops a production start without DATABASE_URL, naming it', () => {
+    const run = spawnSync(process.execPath, ['server/main.ts'], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtp://127.0.0.1:1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^ {2}- DATABASE_URL: required in production/m);
   });
 });
