@@ -14,7 +14,8 @@ export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-export type DatabaseTarget = { driver: 'pglite'; dataDir: string | null } | { driver: 'postgres'; url: string };
+/** poolSize: PostgreSQL connections of this instance, 10 unless given. */
+export type DatabaseTarget = { driver: 'pglite'; dataDir: string | null } | { driver: 'postgres'; url: string; poolSize?: number };
 
 export interface Database {
   db: Db;
@@ -30,7 +31,7 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 
 export async function openDatabase(target: DatabaseTarget, { migrate = true } = {}): Promise<Database> {
   if (target.driver === 'postgres') {
-    const max = 10;
+    const max = target.poolSize ?? 10;
     // A name per pool, so that pg_stat_activity tells this instance's connections from others'.
     const applicationName = `gatehouse-${randomBytes(6).toString('hex')}`;
     const client = postgres(target.url, { max, onnotice: () => {}, connect_timeout: 10, connection: { application_name: applicationName } });

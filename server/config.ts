@@ -28,6 +28,8 @@ const envSchema = z.object({
       'must be a postgres:// URL, pglite://memory or pglite:<directory>',
     )
     .optional(),
+  // PostgreSQL connections per instance; PGlite has one.
+  DATABASE_POOL_SIZE: wholeNumber(1, 100).default(10),
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
   KEYS_DIR: z.string().min(1).default('./keys'),
   CLIENTS_FILE: z.string().min(1).optional(),
@@ -77,7 +79,7 @@ const envSchema = z.object({
 
 export type Database =
   | { driver: 'pglite'; dataDir: string | null }
-  | { driver: 'postgres'; url: string };
+  | { driver: 'postgres'; url: string; poolSize: number };
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -118,11 +120,11 @@ export class ConfigError extends Error {
   }
 }
 
-function parseDatabase(url: string | undefined): Database {
+function parseDatabase(url: string | undefined, poolSize: number): Database {
   if (url === undefined) return { driver: 'pglite', dataDir: './data/pglite' };
   if (url === 'pglite://memory') return { driver: 'pglite', dataDir: null };
   if (url.startsWith('pglite:')) return { driver: 'pglite', dataDir: url.slice('pglite:'.length) };
-  return { driver: 'postgres', url };
+  return { driver: 'postgres', url, poolSize };
 }
 
 /** Parses the environment once. Throws ConfigError naming every bad variable. */
@@ -161,7 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     issuer: `${publicUrl}/oidc`,
     apiAudience: `${publicUrl}/api`,
-    database: parseDatabase(e.DATABASE_URL),
+    database: parseDatabase(e.DATABASE_URL, e.DATABASE_POOL_SIZE),
     redisUrl: e.REDIS_URL ?? null,
     keysDir: e.KEYS_DIR,
     clientsFile: e.CLIENTS_FILE ?? null,

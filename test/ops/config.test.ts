@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       PUBLIC_URL: 'https://auth.example.com/',
       DATABASE_URL: 'postgres://u@db:5432/gh',
+      DATABASE_POOL_SIZE: '3',
       REDIS_URL: 'redis://cache:6379',
       KEYS_DIR: '/run/keys',
       ADMIN_EMAIL: 'Root@Example.com',
@@ -61,7 +62,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       publicUrl: 'https://auth.example.com',
       issuer: 'https://auth.example.com/oidc',
-      database: { driver: 'postgres', url: 'postgres://u@db:5432/gh' },
+      database: { driver: 'postgres', url: 'postgres://u@db:5432/gh', poolSize: 3 },
       redisUrl: 'redis://cache:6379',
       keysDir: '/run/keys',
       admin: { email: 'root@example.com', password: 'x' },
@@ -75,6 +76,7 @@ describe('loadConfig', () => {
       logLevel: 'warn',
     });
     expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).database).toEqual({ driver: 'pglite', dataDir: null });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@db/gh' }).database).toEqual({ driver: 'postgres', url: 'postgres://u@db/gh', poolSize: 10 });
   });
 
   it('reads TRUST_PROXY as a number of proxy hops, true being one', () => {
@@ -97,6 +99,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: 'maybe',
       LOG_LEVEL: 'loud',
       ADMIN_EMAIL: 'not-an-email',
+      DATABASE_POOL_SIZE: '0',
     };
     for (const [name, value] of Object.entries(cases)) {
       const found = problems({ [name]: value });
@@ -107,6 +110,7 @@ describe('loadConfig', () => {
     expect(problems({ SMTP_URL: 'http://mail.example.com' }).join()).toMatch(/^SMTP_URL/);
     expect(problems({ MAIL_FROM: 'Gatehouse <a@b.co>\r\nBcc: x@y.z' }).join()).toMatch(/^MAIL_FROM/);
     expect(problems({ EMAIL_VERIFICATION: 'sometimes' }).join()).toMatch(/^EMAIL_VERIFICATION/);
+    expect(problems({ DATABASE_POOL_SIZE: '101' }).join()).toMatch(/^DATABASE_POOL_SIZE/);
   });
 
   it('refuses unsafe defaults in production', () => {
