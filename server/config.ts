@@ -75,6 +75,10 @@ const envSchema = z.object({
     .transform((value) => [...new Set(value.split(',').map((role) => role.trim()).filter(Boolean))])
     .pipe(z.array(z.string().max(64, 'each role name must be at most 64 characters'))),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // Unset: /metrics is served on PORT. Set: only on this port, bound to HOST.
+  METRICS_PORT: wholeNumber(0, 65535).optional(),
+  // 0: a SIGTERM closes the listener at once. Behind a load balancer, its deregistration time.
+  SHUTDOWN_DELAY: wholeNumber(0, 300).default(0),
 });
 
 export type Database =
@@ -109,6 +113,10 @@ export interface Config {
   /** Roles whose members get no tokens before they enrol a second factor. */
   mfaRequiredRoles: string[];
   logLevel: (typeof LOG_LEVELS)[number];
+  /** The port of a listener serving only /metrics; null serves it on `port`. */
+  metricsPort: number | null;
+  /** Seconds between a SIGTERM (readiness fails at once) and closing the listener. */
+  shutdownDelay: number;
 }
 
 export class ConfigError extends Error {
@@ -145,6 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) {
     problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT');
+  }
 
   if (e.NODE_ENV === 'production') {
     if (new URL(publicUrl).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
@@ -180,5 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     emailVerification: e.EMAIL_VERIFICATION,
     mfaRequiredRoles: e.MFA_REQUIRED_ROLES,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT ?? null,
+    shutdownDelay: e.SHUTDOWN_DELAY,
   };
 }

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxy: 0,
       logLevel: 'info',
+      metricsPort: null,
+      shutdownDelay: 0,
     });
   });
 
@@ -56,6 +58,8 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       TRUST_PROXY: 'true',
       LOG_LEVEL: 'warn',
+      METRICS_PORT: '9464',
+      SHUTDOWN_DELAY: '10',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -74,6 +78,8 @@ describe('loadConfig', () => {
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxy: 1,
       logLevel: 'warn',
+      metricsPort: 9464,
+      shutdownDelay: 10,
     });
     expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).database).toEqual({ driver: 'pglite', dataDir: null });
     expect(loadConfig({ DATABASE_URL: 'postgres://u@db/gh' }).database).toEqual({ driver: 'postgres', url: 'postgres://u@db/gh', poolSize: 10 });
@@ -100,6 +106,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'loud',
       ADMIN_EMAIL: 'not-an-email',
       DATABASE_POOL_SIZE: '0',
+      METRICS_PORT: '70000',
+      SHUTDOWN_DELAY: '1.5',
     };
     for (const [name, value] of Object.entries(cases)) {
       const found = problems({ [name]: value });
@@ -111,6 +119,9 @@ describe('loadConfig', () => {
     expect(problems({ MAIL_FROM: 'Gatehouse <a@b.co>\r\nBcc: x@y.z' }).join()).toMatch(/^MAIL_FROM/);
     expect(problems({ EMAIL_VERIFICATION: 'sometimes' }).join()).toMatch(/^EMAIL_VERIFICATION/);
     expect(problems({ DATABASE_POOL_SIZE: '101' }).join()).toMatch(/^DATABASE_POOL_SIZE/);
+    expect(problems({ SHUTDOWN_DELAY: '301' }).join()).toMatch(/^SHUTDOWN_DELAY/);
+    expect(problems({ PORT: '9464', METRICS_PORT: '9464' })).toEqual(['METRICS_PORT: must differ from PORT']);
+    expect(problems({ PORT: '0', METRICS_PORT: '0' })).toEqual([]);
   });
 
   it('refuses unsafe defaults in production', () => {
