@@ -81,6 +81,9 @@ const envSchema = z.object({
   SHUTDOWN_DELAY: wholeNumber(0, 300).default(0),
 });
 
+/** The variables loadConfig reads. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
 export type Database =
   | { driver: 'pglite'; dataDir: string | null }
   | { driver: 'postgres'; url: string; poolSize: number };

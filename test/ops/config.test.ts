@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.ts';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../server/config.ts';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -140,6 +141,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...safe, DATABASE_URL: 'pglite:/var/lib/gatehouse' }).database).toEqual({ driver: 'pglite', dataDir: '/var/lib/gatehouse' });
     // Outside production, unset still means the PGlite in ./data/pglite.
     expect(loadConfig({ NODE_ENV: 'test' }).database).toEqual({ driver: 'pglite', dataDir: './data/pglite' });
+  });
+
+  it('is listed in full in .env.example and docs/configuration.md', () => {
+    const example = readFileSync('.env.example', 'utf8');
+    const listed = [...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    expect(listed.toSorted()).toEqual(CONFIG_VARIABLES.toSorted());
+    const docs = readFileSync('docs/configuration.md', 'utf8');
+    const rows = [...docs.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+    expect(rows.toSorted()).toEqual(CONFIG_VARIABLES.toSorted());
   });
 
   it('stops the process with a message naming the variable', () => {
