@@ -14,7 +14,8 @@ export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-export type DatabaseTarget = { driver: 'pglite'; dataDir: string | null } | { driver: 'postgres'; url: string };
+/** poolSize: PostgreSQL connections of this instance, 10 unless given. */
+export type DatabaseTarget = { driver: 'pglite'; dataDir: string | null } | { driver: 'postgres'; url: string; poolSize?: number };
 
 export interface Database {
   db: Db;
@@ -36,8 +37,6 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Told of each migration applied, in order. */
   onApplied?: (name: string) => void;
-  /** PostgreSQL connections in the pool. */
-  poolSize?: number;
 }
 
 export class PendingMigrationsError extends Error {
@@ -87,7 +86,7 @@ async function migratePostgresUnderLock(url: string, applicationName: string, op
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
   if (target.driver === 'postgres') {
-    const max = options.poolSize ?? 10;
+    const max = target.poolSize ?? 10;
     // A name per pool, so that pg_stat_activity tells this instance's connections from others'.
     const applicationName = `gatehouse-${randomBytes(6).toString('hex')}`;
     await migratePostgresUnderLock(target.url, applicationName, options);

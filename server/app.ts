@@ -63,7 +63,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
         '/account': [createAccountRoutes({ recovery: deps.recovery, rateLimits: deps.rateLimits, config, log })],
         '/api': [crossOrigin, mount('/api', rest)],
       },
-      health({ database, metrics, state }),
+      health({ database, metrics: config.metricsPort === null ? metrics : null, state }),
     ),
   );
 

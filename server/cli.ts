@@ -155,7 +155,7 @@ async function keysRotate(args: string[]): Promise<void> {
 async function migrate(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
   const applied: string[] = [];
-  const database = await openDatabase(loadConfig().database, { onApplied: (name) => applied.push(name), poolSize: 1 });
+  const database = await openDatabase(loadConfig().database, { onApplied: (name) => applied.push(name) });
   await database.close();
   if (values.json) process.stdout.write(`${JSON.stringify({ applied })}\n`);
   else process.stdout.write(applied.length === 0 ? 'the database is up to date\n' : applied.map((name) => `applied ${name}\n`).join(''));

@@ -28,6 +28,8 @@ const envSchema = z.object({
       'must be a postgres:// URL, pglite://memory or pglite:<directory>',
     )
     .optional(),
+  // PostgreSQL connections per instance; PGlite has one.
+  DATABASE_POOL_SIZE: wholeNumber(1, 100).default(10),
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
   KEYS_DIR: z.string().min(1).default('./keys'),
   // The key-encryption key, base64url, for platforms without files; else KEYS_DIR/encryption.json.
@@ -78,11 +80,18 @@ const envSchema = z.object({
     .transform((value) => [...new Set(value.split(',').map((role) => role.trim()).filter(Boolean))])
     .pipe(z.array(z.string().max(64, 'each role name must be at most 64 characters'))),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // Unset: /metrics is served on PORT. Set: only on this port, bound to HOST.
+  METRICS_PORT: wholeNumber(0, 65535).optional(),
+  // 0: a SIGTERM closes the listener at once. Behind a load balancer, its deregistration time.
+  SHUTDOWN_DELAY: wholeNumber(0, 300).default(0),
 });
+
+/** The variables loadConfig reads. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
 export type Database =
   | { driver: 'pglite'; dataDir: string | null }
-  | { driver: 'postgres'; url: string };
+  | { driver: 'postgres'; url: string; poolSize: number };
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -116,6 +125,10 @@ export interface Config {
   /** Roles whose members get no tokens before they enrol a second factor. */
   mfaRequiredRoles: string[];
   logLevel: (typeof LOG_LEVELS)[number];
+  /** The port of a listener serving only /metrics; null serves it on `port`. */
+  metricsPort: number | null;
+  /** Seconds between a SIGTERM (readiness fails at once) and closing the listener. */
+  shutdownDelay: number;
 }
 
 export class ConfigError extends Error {
@@ -127,11 +140,11 @@ export class ConfigError extends Error {
   }
 }
 
-function parseDatabase(url: string | undefined): Database {
+function parseDatabase(url: string | undefined, poolSize: number): Database {
   if (url === undefined) return { driver: 'pglite', dataDir: './data/pglite' };
   if (url === 'pglite://memory') return { driver: 'pglite', dataDir: null };
   if (url.startsWith('pglite:')) return { driver: 'pglite', dataDir: url.slice('pglite:'.length) };
-  return { driver: 'postgres', url };
+  return { driver: 'postgres', url, poolSize };
 }
 
 /** Parses the environment once. Throws ConfigError naming every bad variable. */
@@ -152,9 +165,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) {
     problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT');
+  }
 
   if (e.NODE_ENV === 'production') {
     if (new URL(publicUrl).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
+    // An explicit pglite:<directory> is allowed: the embedded database is then a choice, not an accident.
+    if (e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required in production (a postgres:// URL, or pglite:<directory> for the embedded database)');
     if (e.DATABASE_URL === 'pglite://memory') problems.push('DATABASE_URL: an in-memory database loses every user on restart; refused in production');
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
     if (e.SMTP_URL === undefined) problems.push('SMTP_URL: required in production (password resets and verification mail)');
@@ -168,7 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     issuer: `${publicUrl}/oidc`,
     apiAudience: `${publicUrl}/api`,
-    database: parseDatabase(e.DATABASE_URL),
+    database: parseDatabase(e.DATABASE_URL, e.DATABASE_POOL_SIZE),
     redisUrl: e.REDIS_URL ?? null,
     keysDir: e.KEYS_DIR,
     encryptionKey: e.ENCRYPTION_KEY ?? null,
@@ -188,5 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     emailVerification: e.EMAIL_VERIFICATION,
     mfaRequiredRoles: e.MFA_REQUIRED_ROLES,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT ?? null,
+    shutdownDelay: e.SHUTDOWN_DELAY,
   };
 }

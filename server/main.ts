@@ -1,8 +1,9 @@
 // Entry: config → deps → app → listen; a graceful stop on SIGTERM and SIGINT.
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import type { AppState } from './http/health.ts';
+import { metricsListener } from './http/metrics-listener.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { PendingMigrationsError } from '../db/client.ts';
@@ -22,19 +23,27 @@ async function main(): Promise<void> {
     handle(req, res);
   });
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const { port } = server.address() as AddressInfo;
-  deps.log.info({ url: config.publicUrl, port, issuer: config.issuer, database: deps.database.driver, rateLimitStore: deps.rateLimitStore.kind }, 'gatehouse listening');
+  const port = await listen(server, config.port, config.host);
+  let metricsServer: Server | null = null;
+  let metricsPort: number | null = null;
+  if (config.metricsPort !== null) {
+    metricsServer = createServer(metricsListener(deps.metrics));
+    metricsPort = await listen(metricsServer, config.metricsPort, config.host);
+  }
+  deps.log.info(
+    { url: config.publicUrl, port, ...(metricsPort === null ? {} : { metricsPort }), issuer: config.issuer, database: deps.database.driver, rateLimitStore: deps.rateLimitStore.kind },
+    'gatehouse listening',
+  );
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    // Readiness answers 503, no new connection is accepted, requests in flight finish, then the stores close.
-    state.draining = true;
-    deps.log.info({ signal }, 'draining');
-    server.close(() => {
-      deps.close().then(
+  const drain = () => {
+    // No new connection is accepted, requests in flight finish, then the stores close.
+    setTimeout(() => {
+      deps.log.warn('requests still running at the drain timeout; cut off');
+      process.exit(1);
+    }, DRAIN_TIMEOUT_MS).unref();
+    Promise.all([close(server), metricsServer && close(metricsServer)])
+      .then(() => deps.close())
+      .then(
         () => {
           deps.log.info('stopped');
           process.exit(0);
@@ -44,17 +53,52 @@ async function main(): Promise<void> {
           process.exit(1);
         },
       );
-    });
-    // Connections busy at the signal go idle only later: sweep them until the server has closed.
-    server.closeIdleConnections();
-    setInterval(() => server.closeIdleConnections(), 100).unref();
-    setTimeout(() => {
-      deps.log.warn('requests still running at the drain timeout; cut off');
-      process.exit(1);
-    }, DRAIN_TIMEOUT_MS).unref();
+  };
+
+  let stopping = false;
+  let endDelay: (() => void) | null = null;
+  const stop = (signal: string) => {
+    if (stopping) {
+      // A second signal during the shutdown delay drains at once.
+      endDelay?.();
+      return;
+    }
+    stopping = true;
+    // Readiness answers 503 from now on. Only SIGTERM (an orchestrator's stop) waits SHUTDOWN_DELAY,
+    // serving meanwhile, so the load balancer stops routing here before the listener closes.
+    state.draining = true;
+    const delay = signal === 'SIGTERM' ? config.shutdownDelay : 0;
+    deps.log.info({ signal, shutdownDelay: delay }, 'draining');
+    if (delay === 0) return drain();
+    const timer = setTimeout(() => endDelay?.(), delay * 1000);
+    endDelay = () => {
+      endDelay = null;
+      clearTimeout(timer);
+      deps.log.info('shutdown delay over; closing the listener');
+      drain();
+    };
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting; idle connections close now, busy ones as soon as they go idle. */
+function close(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  sweep.unref();
+  return closed.finally(() => clearInterval(sweep));
 }
 
 main().catch((error: unknown) => {

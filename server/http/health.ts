@@ -8,7 +8,8 @@ export interface AppState {
   draining: boolean;
 }
 
-export function health({ database, metrics, state }: { database: Database; metrics: Metrics; state: AppState }): Middleware {
+/** metrics: null when the scrape has a port of its own (METRICS_PORT); /metrics is then a 404 here. */
+export function health({ database, metrics, state }: { database: Database; metrics: Metrics | null; state: AppState }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === '/healthz') {
@@ -21,7 +22,7 @@ export function health({ database, metrics, state }: { database: Database; metri
       ctx.body = { status: ready ? 'ready' : state.draining ? 'draining' : 'database unavailable' };
       return;
     }
-    if (ctx.path === '/metrics') {
+    if (ctx.path === '/metrics' && metrics) {
       ctx.type = metrics.registry.contentType;
       ctx.body = await metrics.registry.metrics();
       return;

@@ -1,5 +1,5 @@
-// Graceful shutdown of the real process: on SIGTERM it stops accepting, finishes the requests in
-// flight, answers readiness with 503 meanwhile, closes the database and exits 0.
+// Graceful shutdown of the real process: on SIGTERM it fails readiness, serves on for SHUTDOWN_DELAY,
+// stops accepting, finishes the requests in flight, closes the database and exits 0.
 import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,10 +84,46 @@ describe('graceful shutdown', () => {
     expect(at((l) => l.msg === 'stopped')).toBeGreaterThan(at((l) => l.msg === 'request' && l.path === '/trpc/auth.login'));
   });
 
-  it('stops the same way on SIGINT', async () => {
-    const server = await start();
+  it('stops the same way on SIGINT, without waiting for SHUTDOWN_DELAY', async () => {
+    const server = await start({ SHUTDOWN_DELAY: '300' });
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     expect(await server.kill('SIGINT')).toBe(0);
     expect(server.logs.some((l) => l.includes('"signal":"SIGINT"'))).toBe(true);
-  });
+  }, 60_000);
+
+  it('with SHUTDOWN_DELAY, fails readiness at once, serves on through the delay, then drains with the full timeout', async () => {
+    // Longer than the 15-second drain timeout: an exit 1 would mean the timeout counted from the signal.
+    const server = await start({ SHUTDOWN_DELAY: '16' });
+    const signalled = Date.now();
+    server.process.kill('SIGTERM');
+    await until(() => server.logs.some((l) => l.includes('"draining"')));
+
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'draining' });
+    const discovery = await fetch(`${server.url}/oidc/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect((await discovery.json()).issuer).toBe(`${server.url}/oidc`);
+    // Past the drain timeout, still inside the delay: new connections are still answered.
+    await new Promise((r) => setTimeout(r, 15_500 - (Date.now() - signalled)));
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(16_000);
+    const lines = server.logs.map((l) => JSON.parse(l));
+    const at = (match: (l: any) => boolean) => lines.findIndex(match);
+    expect(lines[at((l) => l.msg === 'draining')]).toMatchObject({ signal: 'SIGTERM', shutdownDelay: 16 });
+    const delayOver = at((l) => l.msg === 'shutdown delay over; closing the listener');
+    expect(delayOver).toBeGreaterThan(at((l) => l.msg === 'request' && l.path === '/healthz'));
+    expect(at((l) => l.msg === 'stopped')).toBeGreaterThan(delayOver);
+  }, 60_000);
+
+  it('ends the delay at a second signal', async () => {
+    const server = await start({ SHUTDOWN_DELAY: '300' });
+    server.process.kill('SIGTERM');
+    await until(() => server.logs.some((l) => l.includes('"draining"')));
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    expect(await server.kill('SIGTERM')).toBe(0);
+    expect(server.logs.some((l) => l.includes('shutdown delay over'))).toBe(true);
+  }, 60_000);
 });

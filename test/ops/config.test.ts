@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.ts';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../server/config.ts';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -34,6 +35,8 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxy: 0,
       logLevel: 'info',
+      metricsPort: null,
+      shutdownDelay: 0,
     });
   });
 
@@ -43,6 +46,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       PUBLIC_URL: 'https://auth.example.com/',
       DATABASE_URL: 'postgres://u@db:5432/gh',
+      DATABASE_POOL_SIZE: '3',
       REDIS_URL: 'redis://cache:6379',
       KEYS_DIR: '/run/keys',
       ADMIN_EMAIL: 'Root@Example.com',
@@ -55,13 +59,15 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       TRUST_PROXY: 'true',
       LOG_LEVEL: 'warn',
+      METRICS_PORT: '9464',
+      SHUTDOWN_DELAY: '10',
     });
     expect(config).toMatchObject({
       port: 8080,
       host: '0.0.0.0',
       publicUrl: 'https://auth.example.com',
       issuer: 'https://auth.example.com/oidc',
-      database: { driver: 'postgres', url: 'postgres://u@db:5432/gh' },
+      database: { driver: 'postgres', url: 'postgres://u@db:5432/gh', poolSize: 3 },
       redisUrl: 'redis://cache:6379',
       keysDir: '/run/keys',
       admin: { email: 'root@example.com', password: 'x' },
@@ -73,8 +79,11 @@ describe('loadConfig', () => {
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxy: 1,
       logLevel: 'warn',
+      metricsPort: 9464,
+      shutdownDelay: 10,
     });
     expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).database).toEqual({ driver: 'pglite', dataDir: null });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@db/gh' }).database).toEqual({ driver: 'postgres', url: 'postgres://u@db/gh', poolSize: 10 });
   });
 
   it('reads TRUST_PROXY as a number of proxy hops, true being one', () => {
@@ -97,6 +106,9 @@ describe('loadConfig', () => {
       TRUST_PROXY: 'maybe',
       LOG_LEVEL: 'loud',
       ADMIN_EMAIL: 'not-an-email',
+      DATABASE_POOL_SIZE: '0',
+      METRICS_PORT: '70000',
+      SHUTDOWN_DELAY: '1.5',
     };
     for (const [name, value] of Object.entries(cases)) {
       const found = problems({ [name]: value });
@@ -107,15 +119,37 @@ describe('loadConfig', () => {
     expect(problems({ SMTP_URL: 'http://mail.example.com' }).join()).toMatch(/^SMTP_URL/);
     expect(problems({ MAIL_FROM: 'Gatehouse <a@b.co>\r\nBcc: x@y.z' }).join()).toMatch(/^MAIL_FROM/);
     expect(problems({ EMAIL_VERIFICATION: 'sometimes' }).join()).toMatch(/^EMAIL_VERIFICATION/);
+    expect(problems({ DATABASE_POOL_SIZE: '101' }).join()).toMatch(/^DATABASE_POOL_SIZE/);
+    expect(problems({ SHUTDOWN_DELAY: '301' }).join()).toMatch(/^SHUTDOWN_DELAY/);
+    expect(problems({ PORT: '9464', METRICS_PORT: '9464' })).toEqual(['METRICS_PORT: must differ from PORT']);
+    expect(problems({ PORT: '0', METRICS_PORT: '0' })).toEqual([]);
   });
 
   it('refuses unsafe defaults in production', () => {
     const found = problems({ NODE_ENV: 'production', DATABASE_URL: 'pglite://memory', BCRYPT_COST: '8' });
     expect(found.join('\n')).toMatch(/^PUBLIC_URL: must be an https URL/m);
-    expect(found.join('\n')).toMatch(/^DATABASE_URL/m);
+    expect(found.join('\n')).toMatch(/^DATABASE_URL: an in-memory database/m);
     expect(found.join('\n')).toMatch(/^BCRYPT_COST/m);
     expect(found.join('\n')).toMatch(/^SMTP_URL: required in production/m);
-    expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' })).toEqual([]);
+    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' };
+    expect(problems({ ...safe, DATABASE_URL: 'postgres://gatehouse@db:5432/gatehouse' })).toEqual([]);
+  });
+
+  it('requires DATABASE_URL in production, and takes an explicit PGlite directory', () => {
+    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465' };
+    expect(problems(safe)).toEqual([expect.stringMatching(/^DATABASE_URL: required in production/)]);
+    expect(loadConfig({ ...safe, DATABASE_URL: 'pglite:/var/lib/gatehouse' }).database).toEqual({ driver: 'pglite', dataDir: '/var/lib/gatehouse' });
+    // Outside production, unset still means the PGlite in ./data/pglite.
+    expect(loadConfig({ NODE_ENV: 'test' }).database).toEqual({ driver: 'pglite', dataDir: './data/pglite' });
+  });
+
+  it('is listed in full in .env.example and docs/configuration.md', () => {
+    const example = readFileSync('.env.example', 'utf8');
+    const listed = [...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    expect(listed.toSorted()).toEqual(CONFIG_VARIABLES.toSorted());
+    const docs = readFileSync('docs/configuration.md', 'utf8');
+    const rows = [...docs.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+    expect(rows.toSorted()).toEqual(CONFIG_VARIABLES.toSorted());
   });
 
   it('stops the process with a message naming the variable', () => {
@@ -127,5 +161,15 @@ describe('loadConfig', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/PORT/);
     expect(run.stderr).not.toMatch(/\s+at .*\.ts:\d+/);
+  });
+
+  it('stops a production start without DATABASE_URL, naming it', () => {
+    const run = spawnSync(process.execPath, ['server/main.ts'], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SMTP_URL: 'smtp://127.0.0.1:1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^ {2}- DATABASE_URL: required in production/m);
   });
 });
