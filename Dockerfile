@@ -6,8 +6,6 @@
 FROM node:24-bookworm-slim AS install
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install applies these to the dependencies (postinstall: patch-package).
-COPY db/patches ./db/patches
 RUN npm install --no-audit --no-fund
 
 FROM node:24-bookworm-slim
