@@ -121,6 +121,13 @@ describe('instances sharing only the database', () => {
     expect(audit?.metadata).toMatchObject({ added: newKids, retiring: expect.arrayContaining([oldKid]) });
   });
 
+  it('publishes only public key material, staged and retired keys included', async () => {
+    const res = await fetch(`${instances[0]!.url}/oidc/jwks`);
+    const { keys } = (await res.json()) as { keys: Record<string, unknown>[] };
+    expect(keys.length).toBeGreaterThanOrEqual(4);
+    for (const key of keys) for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
+  });
+
   it('stores no private key or cookie secret in plain text', async () => {
     const { db } = instances[0]!.deps.database;
     const dump = JSON.stringify([await db.select().from(signingKeys), await db.select().from(cookieSecrets)]);
