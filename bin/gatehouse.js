@@ -19,12 +19,13 @@ function bundledNode() {
 }
 
 if (!process.features.typescript || (installed && typeof module.registerHooks !== 'function')) {
-  const node = bundledNode();
-  if (!node || node === process.execPath) {
+  // GATEHOUSE_NODE marks the hand-over, so that a dependency's Node as old as this one ends it.
+  const node = process.env.GATEHOUSE_NODE ? undefined : bundledNode();
+  if (!node) {
     process.stderr.write(`gatehouse: needs Node 22.18 or later, or the \`node\` dependency installed (this is Node ${process.version})\n`);
     process.exit(1);
   }
-  const child = spawnSync(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawnSync(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, GATEHOUSE_NODE: node } });
   if (child.signal) process.kill(process.pid, child.signal);
   process.exit(child.status ?? 1);
 }
