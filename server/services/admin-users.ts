@@ -160,6 +160,28 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
       });
     },
 
+    /**
+     * Sets a user's password, as an operator does for a user who cannot use a mailed link: under
+     * the policy; every session ends and every mailed link is void, as after a reset by link.
+     */
+    async setPassword(id: string, password: string, actor: Actor): Promise<User> {
+      const row = await findUserById(db, id);
+      if (!row) throw new AppError('NOT_FOUND', 'User not found');
+      // Whoever sets the password takes the account: only an actor with all the user's access may.
+      assertHolds(actor, (await loadAccess(db, row.id)).permissions, 'You can only set the password of users whose permissions you hold');
+      passwords.assertStrong(password, [row.email.split('@')[0] ?? '', row.name ?? '']);
+      const passwordHash = await passwords.hash(password);
+      return db.transaction(async (tx) => {
+        const now = new Date();
+        const [updated] = await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, row.id)).returning();
+        if (!updated) throw new AppError('NOT_FOUND', 'User not found');
+        await voidTokens(tx, row.id);
+        await endUserSessions(tx, row.id);
+        await audit.record({ type: 'password_reset', success: true, userId: row.id, actorId: actor.userId, reason: 'admin_reset', ...actor.meta }, tx);
+        return view(updated, tx);
+      });
+    },
+
     async remove(id: string, actor: Actor): Promise<{ success: true }> {
       return db.transaction(async (tx) => {
         await lockAdminChanges(tx);

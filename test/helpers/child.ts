@@ -1,5 +1,6 @@
-// The real entry point (server/main.ts) as a child process: for shutdown and multi-instance tests.
-// Its log lines go to the run-wide capture (log-capture.ts), like in-process servers' do.
+// The real entry points as child processes: server/main.ts for shutdown and multi-instance tests,
+// its log lines going to the run-wide capture (log-capture.ts) like in-process servers' do; and the
+// `gatehouse` bin (bin/gatehouse.js), as an operator runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -51,4 +52,33 @@ export async function startChild(env: Record<string, string>, { port }: { port?:
       return exited;
     },
   };
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a CLI run against a test database and KEYS_DIR, and nothing else. */
+export function cliEnv(databaseUrl: string, keysDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, DATABASE_URL: databaseUrl, KEYS_DIR: keysDir, BCRYPT_COST: '4', ...extra };
+}
+
+/** Runs `gatehouse <args>`; `input` is its standard input (a password), otherwise it reads nothing. */
+export function runCli(args: string[], { env, input, bin = 'bin/gatehouse.js' }: { env: NodeJS.ProcessEnv; input?: string; bin?: string }): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (input !== undefined) {
+      // A command that fails before it reads (an unknown email) closes its end first.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(input);
+    }
+  });
 }

@@ -1,13 +1,13 @@
-// `npm run cli -- user:reset-mfa --email E`: the operator clears the second factor of a user who lost
+// `gatehouse user:reset-mfa --email E`: the operator clears the second factor of a user who lost
 // both the app and the recovery codes. The CLI runs as a child process against the same database and
 // KEYS_DIR as the test server; a PGlite directory has one process at a time, so the server is closed
 // while the CLI runs. Each CLI run opens the database and KEYS_DIR anew: seconds, hence the timeouts.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoginResult } from '../../client/src/index.ts';
+import { cliEnv, runCli } from '../helpers/child.ts';
 import { createPersistentTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { newAccount, signIn, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 import { nextCode } from '../helpers/totp.ts';
@@ -20,23 +20,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gatehouse-reset-mfa-'));
   keysDir = join(dir, 'keys');
   database = await createPersistentTestDatabase(join(dir, 'pglite'));
-  env = { PATH: process.env.PATH, DATABASE_URL: database.url, BCRYPT_COST: '4', KEYS_DIR: keysDir };
+  env = cliEnv(database.url, keysDir);
 });
 afterAll(async () => {
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['server/cli.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { env });
 
 /** A server on the shared database and keys, closed (the database kept) when `run` is done. */
 async function withServer<T>(run: (gh: TestServer) => Promise<T>): Promise<T> {
@@ -48,7 +39,7 @@ async function withServer<T>(run: (gh: TestServer) => Promise<T>): Promise<T> {
   }
 }
 
-describe('npm run cli -- user:reset-mfa', () => {
+describe('gatehouse user:reset-mfa', () => {
   it("clears a user's factor: the next sign-in gets tokens at once, and the reset is audited", async () => {
     const account = newAccount('lost-phone');
     const { userId, secret, challenge, recoveryCode } = await withServer(async (gh) => {
@@ -88,8 +79,16 @@ describe('npm run cli -- user:reset-mfa', () => {
       // The user can enrol again.
       const again = await caller.me.mfa.totp.begin();
       expect(again.secret).not.toBe(secret);
+      await caller.me.mfa.totp.confirm({ code: await nextCode(again.secret) });
+      expect((await caller.me.get()).mfaEnabled).toBe(true);
     });
-  }, 120_000);
+
+    // For a script: the user as the admin API shows it, second factor cleared.
+    const json = await cli(['user:reset-mfa', '--email', account.email, '--json']);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: userId, email: account.email, mfaEnabled: false });
+  }, 180_000);
 
   it('refuses an unknown email with a message naming it, and changes nothing', async () => {
     const unknown = `nobody.${process.pid}.${Date.now()}@example.test`;
@@ -97,6 +96,11 @@ describe('npm run cli -- user:reset-mfa', () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`no user with the email ${unknown}`);
+
+    const json = await cli(['user:reset-mfa', '--email', unknown, '--json']);
+    expect(json.code).toBe(1);
+    expect(json.stdout).toBe('');
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'NOT_FOUND', message: `no user with the email ${unknown}` } });
   }, 60_000);
 
   it('exits 2 with the usage when --email is missing', async () => {
@@ -104,8 +108,7 @@ describe('npm run cli -- user:reset-mfa', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/--email is required/);
-    expect(run.stderr).toContain('usage: npm run cli -- <command>');
-    expect(run.stderr).toContain('user:reset-mfa --email E');
+    expect(run.stderr).toContain('usage: gatehouse user:reset-mfa --email E');
 
     const stray = await cli(['user:reset-mfa', '--email', 'a@example.test', '--code', '123456']);
     expect(stray.code).toBe(2);

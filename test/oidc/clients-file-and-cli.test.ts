@@ -1,5 +1,4 @@
-// Clients an operator registers outside the admin API: CLIENTS_FILE and `npm run cli -- clients:create`.
-import { spawnSync } from 'node:child_process';
+// Clients an operator registers outside the admin API: CLIENTS_FILE and `gatehouse clients:create`.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/config.ts';
 import { loadClientsFile } from '../../server/oidc/clients-file.ts';
+import { cliEnv, runCli } from '../helpers/child.ts';
 import { createPersistentTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -61,18 +61,19 @@ describe('CLIENTS_FILE', () => {
   });
 });
 
-describe('npm run cli -- clients:create', () => {
+describe('gatehouse clients:create', () => {
   let database: TestDatabase;
+  let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     database = await createPersistentTestDatabase(join(dir, 'pglite'));
+    env = cliEnv(database.url, join(dir, 'keys'));
   });
   afterAll(() => database?.drop());
 
   it('registers a confidential client and prints its secret once', async () => {
-    const env = { PATH: process.env.PATH, DATABASE_URL: database.url, KEYS_DIR: join(dir, 'keys'), BCRYPT_COST: '4' };
-    const run = spawnSync(process.execPath, ['server/cli.ts', 'clients:create', '--name', 'Nightly Export', '--grant-type', 'client_credentials', '--scope', 'api'], { env, encoding: 'utf8' });
+    const run = await runCli(['clients:create', '--name', 'Nightly Export', '--grant-type', 'client_credentials', '--scope', 'api'], { env });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const clientId = /client_id: (\S+)/.exec(run.stdout)![1]!;
     const secret = /client_secret: (\S+)/.exec(run.stdout)![1]!;
 
@@ -84,20 +85,40 @@ describe('npm run cli -- clients:create', () => {
     } finally {
       await gh.close();
     }
-    const bad = spawnSync(process.execPath, ['server/cli.ts', 'clients:create', '--name', 'X', '--grant-type', 'password'], { env, encoding: 'utf8' });
-    expect(bad.status).toBe(2);
+    const bad = await runCli(['clients:create', '--name', 'X', '--grant-type', 'password'], { env });
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--grant-type/);
-  });
+  }, 60_000);
+
+  it('answers the id and the secret as JSON under --json, and a refusal as a JSON error', async () => {
+    const run = await runCli(['clients:create', '--name', 'Scripted', '--grant-type', 'client_credentials', '--json'], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const created = JSON.parse(run.stdout) as { clientId: string; clientSecret: string };
+    expect(Object.keys(created).sort()).toEqual(['clientId', 'clientSecret']);
+
+    const gh = await startTestServer({ database, keysDir: join(dir, 'keys'), keep: true });
+    try {
+      const config = await oidc.discovery(new URL(`${gh.url}/oidc`), created.clientId, undefined, oidc.ClientSecretBasic(created.clientSecret), insecure);
+      expect(decodeJwt((await oidc.clientCredentialsGrant(config, { resource: `${gh.url}/api` })).access_token).sub).toBe(created.clientId);
+    } finally {
+      await gh.close();
+    }
+
+    const refused = await runCli(['clients:create', '--name', 'Spa', '--grant-type', 'authorization_code', '--redirect-uri', 'https://spa.example/cb', '--public', '--no-pkce-required', '--json'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(JSON.parse(refused.stderr)).toMatchObject({ error: { code: 'INVALID_INPUT', fieldErrors: { pkceRequired: [expect.stringMatching(/PKCE/)] } } });
+  }, 60_000);
 
   it('exempts a confidential client from PKCE with --no-pkce-required, never a public one', async () => {
-    const env = { PATH: process.env.PATH, DATABASE_URL: database.url, KEYS_DIR: join(dir, 'keys'), BCRYPT_COST: '4' };
     const create = (...extra: string[]) =>
-      spawnSync(process.execPath, ['server/cli.ts', 'clients:create', '--name', 'Legacy', '--grant-type', 'authorization_code', '--redirect-uri', 'https://legacy.example/cb', '--no-pkce-required', ...extra], { env, encoding: 'utf8' });
-    const ok = create();
+      runCli(['clients:create', '--name', 'Legacy', '--grant-type', 'authorization_code', '--redirect-uri', 'https://legacy.example/cb', '--no-pkce-required', ...extra], { env });
+    const ok = await create();
     expect(ok.stderr).toBe('');
     const clientId = /client_id: (\S+)/.exec(ok.stdout)![1]!;
-    const spa = create('--public');
-    expect(spa.status).not.toBe(0);
+    const spa = await create('--public');
+    expect(spa.code).not.toBe(0);
     expect(spa.stderr).toMatch(/PKCE/);
 
     const gh = await startTestServer({ database, keysDir: join(dir, 'keys'), keep: true });
@@ -108,5 +129,5 @@ describe('npm run cli -- clients:create', () => {
     } finally {
       await gh.close();
     }
-  });
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 // Signing keys live in the database, sealed with the KEK: instances with separate KEYS_DIRs that hold
 // the same KEK serve one key set, a rotation reaches every instance without a restart, and a verifier
 // that caches the JWKS never meets a token signed with a key it has not seen.
+import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +168,37 @@ describe('instances sharing only the database', () => {
     }
     const after = await db.select().from(signingKeys);
     expect(after).toEqual(before);
+  });
+});
+
+describe('keys:rotate and keys:list, as an operator runs them', () => {
+  it('stages a pair beside the active one, and lists each key with its state', async () => {
+    const database = await createPersistentTestDatabase(join(dir, 'cli-pglite'));
+    const env = { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: database.url, KEYS_DIR: await keysDirWithKek('cli'), KEY_STAGING_SECONDS: '600' };
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['server/cli.ts', ...args], { env, encoding: 'utf8' });
+    try {
+      const before = cli('keys:list', '--json');
+      expect(before.stderr).toBe('');
+      const first = (JSON.parse(before.stdout) as { keys: { kid: string; state: string }[] }).keys;
+      expect(first.map((k) => k.state)).toEqual(['active', 'active']);
+
+      const rotated = cli('keys:rotate', '--json');
+      expect(rotated.status).toBe(0);
+      const { added, retiring } = JSON.parse(rotated.stdout) as { added: { kid: string; state: string; activatesAt: string }[]; retiring: string[] };
+      expect(added.map((k) => k.state)).toEqual(['staged', 'staged']);
+      expect(retiring.sort()).toEqual(first.map((k) => k.kid).sort());
+      // Activation after the staging delay, as configured.
+      expect(Date.parse(added[0]!.activatesAt) - Date.now()).toBeGreaterThan(590_000);
+
+      const listed = cli('keys:list');
+      expect(listed.status).toBe(0);
+      const lines = listed.stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/^kid\s+alg\s+state\s+activates\s+retires\s+removed$/);
+      for (const k of added) expect(lines.find((l) => l.startsWith(k.kid))).toMatch(/ staged /);
+      for (const k of first) expect(lines.find((l) => l.startsWith(k.kid))).toMatch(/ active /);
+    } finally {
+      await database.drop();
+    }
   });
 });
 
