@@ -1,5 +1,5 @@
-// Builds the production bundle with esbuild: each of ENTRIES as dist/<name>.js, sharing chunks, with
-// source maps. Node 24 re-reads a package's package.json for every file it loads from that package
+// Builds the production bundle with esbuild: each of ENTRIES as one file, dist/<name>.js, with a
+// source map. Node 24 re-reads a package's package.json for every file it loads from that package
 // (nodejs/node#60397), which makes loading drizzle-orm's many files slow; a bundle is a few files.
 //
 //   node server/build/build.ts [--out-dir DIR] [--analyze]
@@ -10,6 +10,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { rateLimiterDrizzleImport } from './rate-limiter-drizzle.ts';
 import { keepSources } from './source-maps.ts';
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,7 +52,7 @@ function sourceLocations(outDir: string): esbuild.Plugin {
       build.onLoad({ filter: /\.ts$/ }, async ({ path }) => {
         if (path.includes(`${sep}node_modules${sep}`)) return undefined;
         const source = await readFile(path, 'utf8');
-        // Chunks and entries all land in outDir itself, so one relative path serves wherever the module ends up.
+        // Every output file lands in outDir itself.
         const own = `new URL(${JSON.stringify(relative(outDir, path).split(sep).join('/'))}, import.meta.url).href`;
         return { contents: source.replaceAll('import.meta.url', own), loader: 'ts' };
       });
@@ -72,7 +73,10 @@ export async function build({ outDir = resolve(repoDir, 'dist'), entries = ENTRI
     entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, resolve(repoDir, path)])),
     outdir: outDir,
     bundle: true,
-    splitting: true,
+    // One file per entry. Split chunks can run cyclic modules out of order (esbuild#399): drizzle-orm's
+    // pg-core then fails at load. A lazy import() stays lazy inside the file: its module runs when
+    // first imported.
+    splitting: false,
     platform: 'node',
     format: 'esm',
     target: 'node22.12',
@@ -82,7 +86,7 @@ export async function build({ outDir = resolve(repoDir, 'dist'), entries = ENTRI
     keepNames: true,
     sourcemap: 'linked',
     sourcesContent: false,
-    plugins: [sourceLocations(outDir)],
+    plugins: [sourceLocations(outDir), rateLimiterDrizzleImport],
     logLevel: 'warning',
     metafile: true,
     write: false,
@@ -94,21 +98,16 @@ export async function build({ outDir = resolve(repoDir, 'dist'), entries = ENTRI
 
 const ours = (source: string) => !source.split('/').includes('node_modules');
 
-/** Maps trimmed to our own sources, and none for a file without any; code in ASCII only. */
+/** Maps trimmed to our own sources; code in ASCII only. */
 async function writeOutputs(files: esbuild.OutputFile[]): Promise<void> {
-  const maps = new Map(files.filter((f) => f.path.endsWith('.map')).map((f) => [f.path, keepSources(JSON.parse(f.text), ours)]));
   for (const file of files) {
-    const map = maps.get(file.path);
-    if (map) {
-      if (map.sources.length > 0) await writeFile(file.path, JSON.stringify(map));
+    if (file.path.endsWith('.map')) {
+      await writeFile(file.path, JSON.stringify(keepSources(JSON.parse(file.text), ours)));
       continue;
     }
-    let code = file.text;
-    if (maps.get(`${file.path}.map`)?.sources.length === 0) code = code.replace(/\/\/# sourceMappingURL=\S+\s*$/, '');
     // What esbuild leaves unescaped is in comments. One such character makes V8 hold the whole file as a
     // two-byte string, twice the memory.
-    code = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    await writeFile(file.path, code);
+    await writeFile(file.path, file.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   }
 }
 
