@@ -15,7 +15,7 @@ import { pinToPublicUrl } from './http/public-url.ts';
 import { below, providerRouteName, routeNamer } from './http/routing.ts';
 import { trpcEndpoint } from './http/trpc.ts';
 import { createInteractionRoutes } from './oidc/interactions.ts';
-import { createRestApi } from './rest/handler.ts';
+import { lazyRestApi } from './rest/lazy.ts';
 import { createHttpContext } from './trpc/context.ts';
 import { appRouter } from './trpc/router.ts';
 
@@ -45,7 +45,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
 
   const procedures = new Set(Object.keys(appRouter._def.procedures));
   const crossOrigin = cors({ origins: config.corsOrigins });
-  const rest = createRestApi({
+  const rest = lazyRestApi({
     router: appRouter,
     baseUrl: `${config.publicUrl}/api`,
     maxBodySize: MAX_BODY_BYTES,

@@ -104,7 +104,9 @@ export interface PasswordsOptions {
 
 export async function createPasswords({ cost, policy, publicUrl, concurrency = BCRYPT_CONCURRENCY }: PasswordsOptions): Promise<Passwords> {
   const service = serviceWords(publicUrl);
-  const dummyHash = await hash('gatehouse-dummy-password', { cost });
+  // Hashed while the rest starts, not before: only a verifyDummy in the first moments waits for it.
+  const dummyHash = hash('gatehouse-dummy-password', { cost });
+  dummyHash.catch(() => {}); // a failure is the first verifyDummy's
   const run = limit(concurrency);
   const check = async (password: string, passwordHash: string): Promise<PasswordCheck> => {
     const normalized = normalizePassword(password);
@@ -121,7 +123,7 @@ export async function createPasswords({ cost, policy, publicUrl, concurrency = B
     hash: (password) => run(() => hash(normalizePassword(password), { cost, rejectLongPasswords: true })),
     verify: check,
     verifyDummy: async (password) => {
-      await check(password, dummyHash);
+      await check(password, await dummyHash);
       return { ok: false };
     },
   };

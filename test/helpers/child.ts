@@ -1,6 +1,6 @@
-// The real entry points as child processes: server/main.ts for shutdown and multi-instance tests,
-// its log lines going to the run-wide capture (log-capture.ts) like in-process servers' do; and the
-// `gatehouse` bin (bin/gatehouse.js), as an operator runs it.
+// The real entry points as child processes: server/main.ts (or a bundle of it) for shutdown,
+// multi-instance and bundle tests, its log lines going to the run-wide capture (log-capture.ts) like
+// in-process servers' do; and the `gatehouse` bin (bin/gatehouse.js), as an operator runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -23,9 +23,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startChild(env: Record<string, string>, { port }: { port?: number } = {}): Promise<ChildServer> {
+export interface ChildOptions {
+  port?: number;
+  /** Node's arguments in place of server/main.ts: a bundle and its flags. */
+  argv?: string[];
+}
+
+export async function startChild(env: Record<string, string>, { port, argv = ['server/main.ts'] }: ChildOptions = {}): Promise<ChildServer> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, ['server/main.ts'], {
+  const child = spawn(process.execPath, argv, {
     env: { PATH: process.env.PATH, NODE_ENV: 'test', BCRYPT_COST: '4', HOST: '127.0.0.1', PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

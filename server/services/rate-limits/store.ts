@@ -3,7 +3,6 @@
 import { once } from 'node:events';
 import { setTimeout } from 'node:timers/promises';
 import { lt } from 'drizzle-orm';
-import { Redis } from 'ioredis';
 import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Db } from '../../../db/client.ts';
 import { rateLimits } from '../../../db/schema/index.ts';
@@ -35,7 +34,8 @@ export async function openRateLimitStore(target: RateLimitStoreTarget): Promise<
   const keyPrefix = (name: string) => `${target.keyPrefix}:${name}`;
 
   if (target.kind === 'redis') {
-    // No offline queue: while Redis is away a command fails at once, and the insurance limiter counts.
+    // Loaded only with REDIS_URL. No offline queue: while Redis is away a command fails at once, and the insurance limiter counts.
+    const { Redis } = await import('ioredis');
     const client = new Redis(target.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     client.on('error', () => {}); // reconnects by itself; failed commands fall back to insurance
     await Promise.race([once(client, 'ready'), setTimeout(CONNECT_WAIT_MS, undefined, { ref: false })]);
