@@ -1,4 +1,4 @@
-// Child processes of the harness: the service under test (server/main.ts, as `npm start` runs it)
+// Child processes of the harness: the service under test (dist/main.js, as `npm start` runs it)
 // and the reference servers. Each runs on the same pinned Node as the harness and listens on
 // 127.0.0.1 only.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,10 +1,11 @@
-// Gatehouse under test: server/main.ts in its own process, configured only through the environment,
-// the way an operator runs it.
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// Gatehouse under test: the bundle `npm start` runs (dist/main.js, built once per run from the
+// sources as they are) in its own process, configured only through the environment, as an operator runs it.
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from '../../server/build/build.ts';
 import { generateSigningKey } from '../../server/common/jwk.ts';
-import { freePort, startChild, type Child } from './processes.ts';
+import { freePort, ROOT, startChild, type Child } from './processes.ts';
 
 /** The OAuth client of the token endpoint scenario, loaded from CLIENTS_FILE. */
 export const BENCH_CLIENT = { id: 'bench-cc', secret: 'bench-client-secret-0123456789-abcdefghij' };
@@ -35,7 +36,20 @@ export interface Service extends Child {
   stop(): Promise<void>;
 }
 
+let built: Promise<unknown> | undefined;
+
+/** Node's flags in package.json's start script (`node <flags> dist/main.js`), but for .env: the
+ *  service's environment is the bench's alone. */
+async function startFlags(): Promise<string[]> {
+  const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js') throw new Error(`the start script is not "node [flags] dist/main.js": ${scripts.start}`);
+  return words.slice(1, -1).filter((flag) => !flag.startsWith('--env-file'));
+}
+
 export async function startService(options: ServiceOptions): Promise<Service> {
+  await (built ??= build());
+  const flags = await startFlags();
   const work = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
   const keysDir = options.keysDir ?? join(work, 'keys');
   const clientsFile = join(work, 'clients.json');
@@ -56,10 +70,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   try {
     child = await startChild({
       name: 'gatehouse',
-      script: 'server/main.ts',
+      script: 'dist/main.js',
       port,
       readyPath: '/readyz',
-      nodeFlags: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=gatehouse.${pid}.cpuprofile'] : [],
+      nodeFlags: [...flags, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=gatehouse.${pid}.cpuprofile'] : [])],
       env: {
         HOST: '127.0.0.1',
         PORT: String(port),
