@@ -36,4 +36,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM (docker stop) drains: readiness 503, requests in flight finish, database closes.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+# The start script's flags: stack traces through the source maps, V8's young generation capped.
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=16", "dist/main.js"]
