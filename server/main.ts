@@ -30,10 +30,6 @@ async function main(): Promise<void> {
     metricsServer = createServer(metricsListener(deps.metrics));
     metricsPort = await listen(metricsServer, config.metricsPort, config.host);
   }
-  deps.log.info(
-    { url: config.publicUrl, port, ...(metricsPort === null ? {} : { metricsPort }), issuer: config.issuer, database: deps.database.driver, rateLimitStore: deps.rateLimitStore.kind },
-    'gatehouse listening',
-  );
 
   const drain = () => {
     // No new connection is accepted, requests in flight finish, then the stores close.
@@ -80,6 +76,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Announced only once the signals are handled: a stop sent on seeing this line is never missed.
+  deps.log.info(
+    { url: config.publicUrl, port, ...(metricsPort === null ? {} : { metricsPort }), issuer: config.issuer, database: deps.database.driver, rateLimitStore: deps.rateLimitStore.kind },
+    'gatehouse listening',
+  );
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

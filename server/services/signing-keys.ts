@@ -50,7 +50,11 @@ const RANK: Record<KeyState, number> = { active: 0, staged: 1, retired: 2 };
 
 function inSigningOrder<T extends Row>(rows: T[], now: Date): T[] {
   return [...rows].sort(
-    (a, b) => RANK[stateOf(a, now)] - RANK[stateOf(b, now)] || b.activatesAt.getTime() - a.activatesAt.getTime() || a.kid.localeCompare(b.kid),
+    (a, b) =>
+      RANK[stateOf(a, now)] - RANK[stateOf(b, now)] ||
+      b.activatesAt.getTime() - a.activatesAt.getTime() ||
+      SIGNING_ALGS.indexOf(a.alg) - SIGNING_ALGS.indexOf(b.alg) ||
+      a.kid.localeCompare(b.kid),
   );
 }
 
