@@ -36,7 +36,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
 
   // Its own app rather than koa-mount: a token request never passes through the API's middleware,
   // which the token endpoint's benchmark target needs. Mount it plainly if the target holds without.
-  const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider, published: deps.published }));
+  const oidc = koa({ routeOf: providerRouteName, mountPath: OIDC, oauth: true }, providerEndpoint({ provider }));
   // oidc-provider builds its URLs from ctx.mountPath (koa-mount's property) when req.originalUrl
   // (Express's) is not set: the issuer's path, which keeps a path prefix of PUBLIC_URL.
   oidc.context.mountPath = new URL(config.issuer).pathname;

@@ -119,6 +119,8 @@ describe('the token endpoint', () => {
       expect(res.status, path).toBe(200);
       const kids = (JSON.parse(res.body) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
       expect(kids, path).toEqual(expect.arrayContaining(added));
+      // Cached well inside the staging delay, so verifiers see a staged key before it signs.
+      expect(res.headers['cache-control'], path).toBe('public, max-age=300');
     }
   });
 });
