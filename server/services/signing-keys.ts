@@ -39,7 +39,10 @@ export class WrongEncryptionKeyError extends Error {}
 // Serialises first-start imports and rotations across instances: one writer of the key set at a time.
 const KEYS_LOCK = 0x67686b79;
 
-type Row = Pick<typeof signingKeys.$inferSelect, 'kid' | 'alg' | 'createdAt' | 'activatesAt' | 'retiredAt'>;
+// What a key's state is computed from: everything but its key material.
+const META = { kid: signingKeys.kid, alg: signingKeys.alg, createdAt: signingKeys.createdAt, activatesAt: signingKeys.activatesAt, retiredAt: signingKeys.retiredAt };
+
+type Row = Pick<typeof signingKeys.$inferSelect, keyof typeof META>;
 
 export function stateOf(row: Pick<Row, 'activatesAt' | 'retiredAt'>, now: Date): KeyState {
   if (row.retiredAt && row.retiredAt <= now) return 'retired';
@@ -72,6 +75,8 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
   const sealKey = (jwk: PrivateJwk) => sealer.seal(Buffer.from(JSON.stringify(jwk)), `signing_key:${jwk.kid}`);
   const sealSecret = (id: string, secret: string) => sealer.seal(Buffer.from(secret), `cookie_secret:${id}`);
   const inRetention = (row: Pick<Row, 'retiredAt'>, now: Date) => !row.retiredAt || row.retiredAt.getTime() + retentionSeconds * 1000 > now.getTime();
+  /** Retired keys no token signed by them can outlive any more. */
+  const pastRetention = (now: Date) => and(isNotNull(signingKeys.retiredAt), lt(signingKeys.retiredAt, new Date(now.getTime() - retentionSeconds * 1000)));
 
   async function lock(tx: Tx): Promise<void> {
     await tx.execute(sql`select pg_advisory_xact_lock(${KEYS_LOCK})`);
@@ -158,10 +163,7 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
 
     /** A cheap read of what `load` would return's version: no unsealing. */
     async version(now = new Date()): Promise<string> {
-      const rows = await db
-        .select({ kid: signingKeys.kid, alg: signingKeys.alg, createdAt: signingKeys.createdAt, activatesAt: signingKeys.activatesAt, retiredAt: signingKeys.retiredAt })
-        .from(signingKeys);
-      return versionOf(rows, now);
+      return versionOf(await db.select(META).from(signingKeys), now);
     },
 
     /** Stages a new key pair; the keys in service now retire when it activates. One transaction. */
@@ -171,10 +173,7 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
         await lock(tx);
         const now = new Date();
         const activatesAt = new Date(now.getTime() + stagingSeconds * 1000);
-        const removed = await tx
-          .delete(signingKeys)
-          .where(lt(signingKeys.retiredAt, new Date(now.getTime() - retentionSeconds * 1000)))
-          .returning({ kid: signingKeys.kid });
+        const removed = await tx.delete(signingKeys).where(pastRetention(now)).returning({ kid: signingKeys.kid });
         const retiring = await tx
           .update(signingKeys)
           .set({ retiredAt: activatesAt })
@@ -198,10 +197,7 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
 
     /** Every stored key with its state, newest first. */
     async list(now = new Date()): Promise<KeyInfo[]> {
-      const rows = await db
-        .select({ kid: signingKeys.kid, alg: signingKeys.alg, createdAt: signingKeys.createdAt, activatesAt: signingKeys.activatesAt, retiredAt: signingKeys.retiredAt })
-        .from(signingKeys)
-        .orderBy(desc(signingKeys.createdAt), asc(signingKeys.alg));
+      const rows = await db.select(META).from(signingKeys).orderBy(desc(signingKeys.createdAt), asc(signingKeys.alg));
       return rows.map((r) => ({
         ...r,
         state: stateOf(r, now),
@@ -211,10 +207,7 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
 
     /** Deletes retired keys past their retention. */
     async purge(now = new Date()): Promise<number> {
-      const gone = await db
-        .delete(signingKeys)
-        .where(and(isNotNull(signingKeys.retiredAt), lt(signingKeys.retiredAt, new Date(now.getTime() - retentionSeconds * 1000))))
-        .returning({ kid: signingKeys.kid });
+      const gone = await db.delete(signingKeys).where(pastRetention(now)).returning({ kid: signingKeys.kid });
       return gone.length;
     },
   };
