@@ -3,7 +3,7 @@
 // failed (its SQLSTATE code and constraint), never the values the statement carried, so a failed
 // insert puts no bcrypt hash or email in a log.
 import { count, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authEvents } from '../../db/schema/index.ts';
 import { operator } from '../../server/services/rbac.ts';
 import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
@@ -11,7 +11,13 @@ import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from
 let gh: TestServer;
 beforeAll(async () => {
   gh = await startTestServer();
-  await gh.caller().auth.register(newAccount());
+  const { user } = tokensOf(await gh.caller().auth.register(newAccount()));
+  // The mail worker writes the verification mail's event after register returns: wait for it, so
+  // no row arrives while a test counts.
+  await vi.waitFor(async () => {
+    const events = await gh.deps.database.db.select().from(authEvents).where(eq(authEvents.userId, user.id));
+    if (events.length < 2) throw new Error('the verification mail is not sent yet');
+  });
 });
 afterAll(() => gh?.close());
 
