@@ -1,14 +1,13 @@
-import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { users, type UserRow } from '../../db/schema/index.ts';
+import type { UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
 import { normalizePassword } from '../common/inputs.ts';
 import type { Profile, SessionView, UserWithProfile } from '../common/outputs.ts';
 import type { Audit } from './audit.ts';
 import type { Passwords } from './passwords.ts';
-import { endSession, endUserSessions, listUserSessions, sessionBelongsTo, sessionKeyOf } from './sessions.ts';
-import { voidTokens } from './account-tokens.ts';
+import { endSession, listUserSessions, sessionBelongsTo, sessionKeyOf } from './sessions.ts';
+import { replacePassword } from './password-change.ts';
 import { enqueueMail } from './outbox.ts';
 import { emailTaken, findUserByEmail, findUserById, normalizeEmail, toUserWithProfile, updateProfile } from './users.ts';
 
@@ -58,11 +57,8 @@ export function createAccountService({ db, audit, passwords, outbox }: AccountDe
       passwords.assertStrong(input.newPassword, [user.email.split('@')[0] ?? '', user.name ?? ''], 'newPassword');
       const passwordHash = await passwords.hash(input.newPassword);
       await db.transaction(async (tx) => {
-        const now = new Date();
-        await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, userId));
-        await endUserSessions(tx, userId, { except: sessionKeyOf(sid) });
         // A link asked for with the old password (an email change) must not outlive it.
-        await voidTokens(tx, userId);
+        await replacePassword(tx, userId, passwordHash, { keepSession: sessionKeyOf(sid) });
         await audit.record({ type: 'password_changed', success: true, userId, ...meta }, tx);
       });
       return { success: true };

@@ -11,6 +11,7 @@ import type { Passwords } from './passwords.ts';
 import { accessByUser, assertHolds, changedBetween, hasRole, loadAccess, type Actor } from './rbac.ts';
 import { voidTokens } from './account-tokens.ts';
 import { anotherActiveAdminExists, assertMayGrant, LAST_ADMIN_MESSAGE, lockAdminChanges } from './roles.ts';
+import { replacePassword } from './password-change.ts';
 import { endUserSessions } from './sessions.ts';
 import { emailTaken, findUserById, insertUser, normalizeEmail, setRoles, toUser } from './users.ts';
 
@@ -162,7 +163,7 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
 
     /**
      * Sets a user's password, as an operator does for a user who cannot use a mailed link: under
-     * the policy; every session ends and every mailed link is void, as after a reset by link.
+     * the policy; every session, mailed link and MFA challenge ends, as after a reset by link.
      */
     async setPassword(id: string, password: string, actor: Actor): Promise<User> {
       const row = await findUserById(db, id);
@@ -172,11 +173,8 @@ export function createUserAdmin({ db, audit, passwords }: UserAdminDeps) {
       passwords.assertStrong(password, [row.email.split('@')[0] ?? '', row.name ?? '']);
       const passwordHash = await passwords.hash(password);
       return db.transaction(async (tx) => {
-        const now = new Date();
-        const [updated] = await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, row.id)).returning();
+        const updated = await replacePassword(tx, row.id, passwordHash);
         if (!updated) throw new AppError('NOT_FOUND', 'User not found');
-        await voidTokens(tx, row.id);
-        await endUserSessions(tx, row.id);
         await audit.record({ type: 'password_reset', success: true, userId: row.id, actorId: actor.userId, reason: 'admin_reset', ...actor.meta }, tx);
         return view(updated, tx);
       });

@@ -9,7 +9,7 @@ import type { Audit } from './audit.ts';
 import { enqueueMail } from './outbox.ts';
 import type { Passwords } from './passwords.ts';
 import type { Actor } from './rbac.ts';
-import { endUserSessions } from './sessions.ts';
+import { replacePassword } from './password-change.ts';
 import { findUserById, normalizeEmail } from './users.ts';
 
 export interface RecoveryDeps {
@@ -70,19 +70,15 @@ export function createRecoveryService({ db, audit, passwords, outbox }: Recovery
       return SUCCESS;
     },
 
-    /** Sets a new password under the policy, ends every session, and voids every other reset link. */
+    /** Sets a new password under the policy; every session, mailed link and MFA challenge ends. */
     async resetPassword(token: string, newPassword: string, meta: RequestMeta): Promise<typeof SUCCESS> {
       const user = await resetTokenUser(token);
       passwords.assertStrong(newPassword, [user.email.split('@')[0] ?? '', user.name ?? ''], 'newPassword');
       const passwordHash = await passwords.hash(newPassword);
       await db.transaction(async (tx) => {
         const used = await consumeToken(tx, 'password_reset', token);
-        const now = new Date();
         // The link came to this address: it is proven as a verification link would prove it.
-        const verified = used.email === user.email ? { emailVerified: true } : {};
-        await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now, ...verified }).where(eq(users.id, user.id));
-        await voidTokens(tx, user.id);
-        await endUserSessions(tx, user.id);
+        await replacePassword(tx, user.id, passwordHash, { emailVerified: used.email === user.email || undefined });
         await audit.record({ type: 'password_reset', success: true, userId: user.id, ...meta }, tx);
       });
       return SUCCESS;

@@ -1,5 +1,5 @@
 // The offline verifier against the real service's discovery document and JWKS.
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier, hasPermission, VerifierUnavailableError, type TokenVerifier } from '../../client/src/verifier/index.ts';
 import { newAccount, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';

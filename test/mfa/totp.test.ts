@@ -6,6 +6,8 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEvents, mfaChallenges, mfaRecoveryCodes, users } from '../../db/schema/index.ts';
 import { digest } from '../../server/common/digest.ts';
+import { issueToken } from '../../server/services/account-tokens.ts';
+import { operator } from '../../server/services/rbac.ts';
 import { newAccount, signIn, startTestServer, trpcHttp, type TestServer } from '../helpers/server.ts';
 import { nextCode, wrongCode, expiredCode } from '../helpers/totp.ts';
 
@@ -324,6 +326,43 @@ describe('turning it off and replacing recovery codes', () => {
     // A recovery code is as good as the app's code for this too.
     expect((await call('me.mfa.recoveryCodes.regenerate', { code: fresh[1] }, authorization)).status).toBe(200);
     expect((await call('me.mfa.recoveryCodes.regenerate', { code: wrongCode(secret) }, authorization)).status).toBe(400);
+  });
+});
+
+describe('a challenge opened before the password changes', () => {
+  // Someone who had the old password opened a challenge; the user then changed or reset it. The
+  // challenge proves a password that no longer works, so even the right code must not redeem it.
+  const stale = async (change: (target: Awaited<ReturnType<typeof enrolled>>) => Promise<void>) => {
+    const target = await enrolled();
+    const opened = await challenge(target.account);
+    await change(target);
+    const late = await call('auth.verifyMfa', { mfaToken: opened, code: await nextCode(target.secret) });
+    expect(late.status).toBe(401);
+    expect(late.body.error.message).toBe(INVALID);
+    return target;
+  };
+
+  it('is void after a reset by link', async () => {
+    const target = await stale(async ({ user, account }) => {
+      const token = await issueToken(gh.deps.database.db, 'password_reset', user.id, account.email);
+      expect((await call('auth.resetPassword', { token, newPassword: 'Reset-By-Link-Secret-61' })).status).toBe(200);
+    });
+    // The new password opens a challenge the code answers.
+    const fresh = await challenge({ email: target.account.email, password: 'Reset-By-Link-Secret-61' });
+    expect((await call('auth.verifyMfa', { mfaToken: fresh, code: await nextCode(target.secret) })).status).toBe(200);
+  });
+
+  it('is void after the user changes the password', async () => {
+    await stale(async ({ authorization, account }) => {
+      const changed = await call('me.changePassword', { currentPassword: account.password, newPassword: 'Changed-By-User-Secret-62' }, authorization);
+      expect(changed.status).toBe(200);
+    });
+  });
+
+  it("is void after an operator sets the password (gatehouse user:reset-password)", async () => {
+    await stale(async ({ user }) => {
+      await gh.deps.userAdmin.setPassword(user.id, 'Set-By-Operator-Secret-63', operator());
+    });
   });
 });
 
