@@ -4,11 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import type { AppState } from './http/health.ts';
 import { metricsListener } from './http/metrics-listener.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
-import { PendingMigrationsError } from '../db/client.ts';
-import { KeysMissingError } from './oidc/keystore.ts';
-import { WrongEncryptionKeyError } from './services/signing-keys.ts';
+import { isStartRefusal } from './start-refusal.ts';
 
 const DRAIN_TIMEOUT_MS = 15_000;
 
@@ -103,8 +101,8 @@ function close(server: Server): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if ([ConfigError, KeysMissingError, WrongEncryptionKeyError, PendingMigrationsError].some((known) => error instanceof known)) {
-    process.stderr.write(`gatehouse: ${(error as Error).message}\n`);
+  if (isStartRefusal(error)) {
+    process.stderr.write(`gatehouse: ${error.message}\n`);
   } else {
     process.stderr.write(`gatehouse: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   }

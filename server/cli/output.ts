@@ -1,10 +1,7 @@
 // What the CLI writes: results on standard output, errors on standard error, each as text for a
 // person or, under --json, as one JSON document for a script. Never a password.
-import { ConfigError } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { PendingMigrationsError } from '../../db/client.ts';
-import { KeysMissingError } from '../oidc/keystore.ts';
-import { WrongEncryptionKeyError } from '../services/signing-keys.ts';
+import { isStartRefusal } from '../start-refusal.ts';
 import { UsageError, type Result } from './command.ts';
 
 export interface Failure {
@@ -17,7 +14,7 @@ export interface Failure {
 
 export function failureOf(error: unknown): Failure {
   if (error instanceof UsageError) return { code: 'USAGE', message: error.message, exitCode: 2 };
-  if ([ConfigError, KeysMissingError, WrongEncryptionKeyError, PendingMigrationsError].some((known) => error instanceof known)) return { code: 'CONFIG', message: (error as Error).message, exitCode: 1 };
+  if (isStartRefusal(error)) return { code: 'CONFIG', message: error.message, exitCode: 1 };
   if (error instanceof AppError) {
     const fieldErrors = error.details.fieldErrors;
     // Retried with another password, like a mistyped option: nothing was changed.

@@ -8,9 +8,9 @@ import { toPublicJwk, type PrivateJwk } from '../common/jwk.ts';
 import type { Logger } from '../logger.ts';
 import type { LoadedKeys, SigningKeys } from '../services/signing-keys.ts';
 
-/** The public keys as last loaded; `version` moves on with every change. */
+/** The public keys as last loaded; `version` names the key set, and changes with it. */
 export interface PublishedKeys {
-  get(): Promise<{ keys: JWK[]; version: number }>;
+  get(): Promise<{ keys: JWK[]; version: string }>;
 }
 
 export interface LiveKeys {
@@ -29,7 +29,6 @@ export function replaceSigningKeys(provider: Provider, signing: PrivateJwk[]): v
 export function watchKeys({ provider, signingKeys, initial, pollMs, log }: { provider: Provider; signingKeys: SigningKeys; initial: LoadedKeys; pollMs: number; log: Logger }): LiveKeys {
   let current = initial;
   let publicKeys = initial.signing.map(toPublicJwk);
-  let version = 0;
   let running: Promise<boolean> | undefined;
 
   async function check(): Promise<boolean> {
@@ -39,7 +38,6 @@ export function watchKeys({ provider, signingKeys, initial, pollMs, log }: { pro
     const before = current.version;
     current = next;
     publicKeys = next.signing.map(toPublicJwk);
-    version += 1;
     log.info({ from: before, to: next.version }, 'signing keys changed');
     return true;
   }
@@ -54,7 +52,7 @@ export function watchKeys({ provider, signingKeys, initial, pollMs, log }: { pro
       : undefined;
 
   return {
-    published: { get: async () => ({ keys: publicKeys, version }) },
+    published: { get: async () => ({ keys: publicKeys, version: current.version }) },
     signing: () => current.signing,
     refresh,
     stop: () => clearInterval(timer),

@@ -12,7 +12,7 @@ import type { ResourceServers } from './resource-servers.ts';
 
 export function createTokenService({ provider, config, db, published, resourceServers }: { provider: Provider; config: Config; db: Db; published: PublishedKeys; resourceServers: ResourceServers }): TokenService {
   // Verification trusts the published set, which follows rotations made while we run.
-  let local: { version: number; get: JWTVerifyGetKey } | undefined;
+  let local: { version: string; get: JWTVerifyGetKey } | undefined;
   const jwks: JWTVerifyGetKey = async (header, token) => {
     const { keys, version } = await published.get();
     if (local?.version !== version) local = { version, get: createLocalJWKSet({ keys }) };
