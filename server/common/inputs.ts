@@ -37,11 +37,17 @@ export const totpCode = z
   .transform((code) => code.replace(/\s+/g, ''))
   .pipe(z.string().regex(/^\d{6}$/, 'Must be the 6 digits your authenticator app shows'));
 
+/** Recovery codes are compared lower-case, without spaces or the dash. */
+export const normalizeRecoveryCode = (code: string): string => code.trim().toLowerCase().replace(/[\s-]/g, '');
+
+/** A TOTP code is all digits; a recovery code never is. */
+export const isTotpCode = (code: string): boolean => /^\d+$/.test(code);
+
 /** A recovery code, as shown (xxxxx-xxxxx) or without the dash, in either case. */
 export const recoveryCode = z
   .string()
   .max(32, 'Too long')
-  .transform((code) => code.trim().toLowerCase().replace(/[\s-]/g, ''))
+  .transform(normalizeRecoveryCode)
   .pipe(z.string().regex(/^[a-z2-7]{10}$/, 'Must be a recovery code such as abcde-23456'));
 
 /** A TOTP code or a recovery code, told apart by their shapes. */

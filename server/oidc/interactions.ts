@@ -15,7 +15,7 @@ import { KoaDeviceCookie } from '../request/device-cookie.ts';
 import { requestMeta } from '../request/meta.ts';
 import type { LoginGuard } from '../services/login-guard.ts';
 import type { RateLimits } from '../services/rate-limits/limiter.ts';
-import { anyMfaCode, email, name, password, totpCode } from '../common/inputs.ts';
+import { anyMfaCode, email, isTotpCode, name, password, totpCode } from '../common/inputs.ts';
 import { messagePage, sendPage } from '../common/page.ts';
 import { OIDC_SCOPES } from '../common/permissions.ts';
 import { consentPage, enrollPage, loginPage, mfaPage, recoveryCodesPage, signUpPage } from './pages.ts';
@@ -211,7 +211,7 @@ export function createInteractionRoutes({ provider, auth, mfa, loginGuard, rateL
     const again = { mfaToken: token.data, recoveryCodes: true };
     const code = anyMfaCode.safeParse(form.get('code') ?? '');
     if (!code.success) return showMfa(ctx, uid, clientId, { ...again, error: 'Enter the 6 digits your app shows, or a recovery code.' }, 400);
-    const answer = /^\d{6}$/.test(code.data) ? { code: code.data } : { recoveryCode: code.data };
+    const answer = isTotpCode(code.data) ? { code: code.data } : { recoveryCode: code.data };
     const meta = requestMeta(ctx);
     try {
       const { user, method } = await mfa.answer(token.data, answer, meta, { interactionUid: uid });

@@ -9,6 +9,7 @@ import type { Db } from '../../db/client.ts';
 import { mfaChallenges, mfaRecoveryCodes, users, type MfaChallengeRow, type UserRow } from '../../db/schema/index.ts';
 import type { RequestMeta } from '../common/audit-events.ts';
 import { digest } from '../common/digest.ts';
+import { isTotpCode, normalizeRecoveryCode } from '../common/inputs.ts';
 import type { MfaChallenge, MfaEnrollment } from '../common/outputs.ts';
 import { UnsealError, type Sealer } from '../common/seal.ts';
 import { AppError } from '../errors.ts';
@@ -59,8 +60,6 @@ const invalidAnswer = () => new AppError('INVALID_TOKEN', INVALID_MFA_MESSAGE);
 const wrongCode = (field = 'code') => new AppError('INVALID_INPUT', 'That code is not right', { fieldErrors: { [field]: ['That code is not right'] } });
 const secretContext = (userId: string) => `totp-secret:${userId}`;
 const recoveryDigest = (userId: string, code: string) => digest(`recovery-code:${userId}:${code}`);
-const isRecoveryCode = (code: string) => !/^\d+$/.test(code);
-const normalizeRecoveryCode = (code: string) => code.trim().toLowerCase().replace(/[\s-]/g, '');
 
 function newRecoveryCodes(): string[] {
   // 10 base32 characters, 50 bits each: shown as xxxxx-xxxxx.
@@ -132,7 +131,7 @@ export function createMfaService({ db, audit, passwords, sealer, limit, issuer, 
   async function checked(user: UserRow, code: string, meta: RequestMeta, during: string, precheck?: () => Promise<void>): Promise<MfaMethod> {
     const attempt = await limit.begin(user.id, meta, { userId: user.id, metadata: { during } });
     await precheck?.();
-    const method = await accept(user, isRecoveryCode(code) ? { recoveryCode: code } : { code });
+    const method = await accept(user, isTotpCode(code) ? { code } : { recoveryCode: code });
     if (!method) {
       await audit.record({ type: 'mfa_failed', success: false, userId: user.id, reason: 'wrong_code', metadata: { during }, ...meta });
       throw wrongCode();

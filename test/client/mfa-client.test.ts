@@ -7,7 +7,6 @@ import {
   isMfaChallenge,
   isMfaEnrollment,
   isTokenSet,
-  TRPCClientError,
   type GatehouseClient,
   type LoginResult,
   type MfaChallenge,
@@ -15,6 +14,7 @@ import {
   type TokenSet,
 } from '../../client/src/index.ts';
 import { operator } from '../../server/services/rbac.ts';
+import { expectUnauthorized } from '../helpers/trpc-client.ts';
 import { newAccount, signIn, startTestServer, type TestServer } from '../helpers/server.ts';
 import { nextCode, wrongCode } from '../helpers/totp.ts';
 
@@ -46,15 +46,6 @@ async function challenged(gatehouse: GatehouseClient, changes: (TokenSet | null)
   expect(gatehouse.$tokens.get()).toBeNull();
   expect(changes).toEqual([]);
   return result as MfaChallenge;
-}
-
-async function expectUnauthorized(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCClientError);
-  expect((error as TRPCClientError<any>).data?.code).toBe('UNAUTHORIZED');
 }
 
 describe('client.verifyMfa', () => {

@@ -2,6 +2,7 @@
 // that N concurrent calls share.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouseClient, TRPCClientError, type GatehouseClientOptions, type TokenSet } from '../../client/src/index.ts';
+import { expectUnauthorized } from '../helpers/trpc-client.ts';
 import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 import { accessClaims, signWithServerKey } from '../helpers/tokens.ts';
 
@@ -33,15 +34,6 @@ async function registered(): Promise<TokenSet> {
   const res = await trpcHttp(gh.url, 'auth.register', newAccount());
   expect(res.status).toBe(200);
   return res.body.result.data;
-}
-
-async function expectUnauthorized(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCClientError);
-  expect((error as TRPCClientError<any>).data?.code).toBe('UNAUTHORIZED');
 }
 
 describe('signing in', () => {
