@@ -60,10 +60,8 @@ export function hasRole(db: Db, userId: AnyColumn, roleName: string): SQL {
 
 /** Who makes an admin change: a signed-in user, a client with its roles, or the operator. */
 export interface Actor {
-  /** The signed-in user; null for the operator (the CLI, start-up) and for a client. */
+  /** The signed-in user; null for the operator (the CLI, start-up) and for a client, which `meta.actorClientId` names. */
   userId: string | null;
-  /** The client of a client_credentials token, when a machine makes the change. */
-  clientId?: string | undefined;
   /** Every permission the actor holds, of any resource. */
   permissions: readonly string[];
   meta: RequestMeta;

@@ -101,7 +101,7 @@ export function requirePermission(...required: [Permission, ...Permission[]]) {
       throw new TRPCError({ code: 'FORBIDDEN', message: 'You do not have permission to do this' });
     }
     // A user hands out what their roles grant on any resource; a client only what it holds here.
-    const actor = user ? { userId: user.user.id, permissions: user.access.granted, meta } : { userId: null, clientId: machine!.clientId, permissions: machine!.permissions, meta };
+    const actor = user ? { userId: user.user.id, permissions: user.access.granted, meta } : { userId: null, permissions: machine!.permissions, meta };
     const result = await next({ ctx: { actor } });
     const cause = result.ok ? undefined : result.error.cause;
     if (cause instanceof AppError && cause.code === 'FORBIDDEN') await denied(cause.message);
