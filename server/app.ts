@@ -58,7 +58,7 @@ export function createApp(deps: Deps, state: AppState = { draining: false }): Re
       {
         '/trpc': [crossOrigin, trpcEndpoint(deps)],
         '/interaction': [
-          createInteractionRoutes({ provider, auth: deps.auth, mfa: deps.mfa, loginGuard: deps.loginGuard, rateLimits: deps.rateLimits, config, log, secret: deps.keys.cookieSecrets[0]! }),
+          createInteractionRoutes({ provider, auth: deps.auth, mfa: deps.mfa, loginGuard: deps.loginGuard, rateLimits: deps.rateLimits, config, log, secrets: deps.keys.cookieSecrets }),
         ],
         '/account': [createAccountRoutes({ recovery: deps.recovery, rateLimits: deps.rateLimits, config, log })],
         '/api': [crossOrigin, mount('/api', rest)],

@@ -127,7 +127,14 @@ async function wire(config: Config, options: DepsOptions, log: Logger, sealer: S
   const metrics = createMetrics({ poolStats: () => database.poolStats() });
   const audit = createAudit(db, auditMetricsHook({ log, metrics }));
 
-  const signingKeys = createSigningKeys({ db, sealer, audit, retentionSeconds: keyRetentionSeconds(config), stagingSeconds: config.keyStagingSeconds });
+  const signingKeys = createSigningKeys({
+    db,
+    sealer,
+    audit,
+    retentionSeconds: keyRetentionSeconds(config),
+    cookieRetentionSeconds: config.refreshTokenTtl,
+    stagingSeconds: config.keyStagingSeconds,
+  });
   const made = await signingKeys.ensure(await readLegacyKeys(config.keysDir));
   if (made.signing !== 'kept' || made.cookies !== 'kept') log.info(made, 'signing keys and cookie secrets stored in the database');
   const loaded = await signingKeys.load();

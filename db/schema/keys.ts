@@ -16,9 +16,13 @@ export const signingKeys = pgTable('signing_keys', {
   retiredAt: timestamptz('retired_at'),
 });
 
-// Secrets that sign cookies (Koa's and the provider's), sealed like the signing keys; newest first signs.
+// Secrets that sign cookies (Koa's and the provider's), sealed like the signing keys, with the same
+// life: one verifies from creation, signs from `activates_at`, and verifies after `retired_at` for
+// as long as a browser session signed with it lasts.
 export const cookieSecrets = pgTable('cookie_secrets', {
   id: text('id').primaryKey(),
   secret: text('secret').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
+  activatesAt: timestamptz('activates_at').notNull(),
+  retiredAt: timestamptz('retired_at'),
 });

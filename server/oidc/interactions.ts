@@ -36,7 +36,8 @@ export interface InteractionDeps {
   rateLimits: RateLimits;
   config: Config;
   log: Logger;
-  secret: string;
+  /** The cookie secrets, the signing one first; a rotation replaces them in place. */
+  secrets: readonly string[];
 }
 
 const loginForm = z.object({ email, password });
@@ -55,13 +56,16 @@ const accountResult = (details: Details, accountId: string, factor: SignInFactor
 
 const tokenField = z.string().min(1).max(128);
 
-export function createInteractionRoutes({ provider, auth, mfa, loginGuard, rateLimits, config, log, secret }: InteractionDeps): Koa.Middleware {
+export function createInteractionRoutes({ provider, auth, mfa, loginGuard, rateLimits, config, log, secrets }: InteractionDeps): Koa.Middleware {
   const origin = new URL(config.publicUrl).origin;
-  const csrfFor = (uid: string) => createHmac('sha256', secret).update(`interaction-csrf:${uid}`).digest('base64url');
+  const csrfFor = (uid: string, secret = secrets[0]!) => createHmac('sha256', secret).update(`interaction-csrf:${uid}`).digest('base64url');
+  // A page shown before a rotation is posted after it: any secret still verifying will do.
   const csrfValid = (uid: string, presented: string | null) => {
-    const expected = Buffer.from(csrfFor(uid));
     const actual = Buffer.from(presented ?? '');
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
+    return secrets.some((secret) => {
+      const expected = Buffer.from(csrfFor(uid, secret));
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    });
   };
 
   async function clientNameOf(clientId: string): Promise<string> {

@@ -1,6 +1,7 @@
-// Keeps the provider's keystore in step with the signing keys in the database: every instance polls
-// the key set and, when a key was added, activated, retired or removed, rebuilds the keystore the way
-// the provider's constructor builds it. Nothing restarts; tokens in flight keep verifying.
+// Keeps the provider's keystore and cookie secrets in step with the database: every instance polls
+// the key set and, when a key or secret was added, activated, retired or removed, rebuilds the
+// keystore the way the provider's constructor builds it and replaces the secrets. Nothing restarts;
+// tokens in flight keep verifying, and browser sessions stay signed in.
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import initializeKeystore from 'oidc-provider/lib/helpers/initialize_keystore.js';
@@ -29,14 +30,19 @@ export function replaceSigningKeys(provider: Provider, signing: PrivateJwk[]): v
 export function watchKeys({ provider, signingKeys, initial, pollMs, log }: { provider: Provider; signingKeys: SigningKeys; initial: LoadedKeys; pollMs: number; log: Logger }): LiveKeys {
   let current = initial;
   let publicKeys = initial.signing.map(toPublicJwk);
+  // One array of cookie secrets, shared by the provider, the host app (Koa reads app.keys per
+  // request), the login guard and the hosted pages: a rotation replaces its contents in place.
+  const cookieSecrets = initial.cookieSecrets;
+  provider.keys = cookieSecrets;
   let running: Promise<boolean> | undefined;
 
   async function check(): Promise<boolean> {
     if ((await signingKeys.version()) === current.version) return false;
     const next = await signingKeys.load();
     replaceSigningKeys(provider, next.signing);
+    cookieSecrets.splice(0, cookieSecrets.length, ...next.cookieSecrets);
     const before = current.version;
-    current = next;
+    current = { ...next, cookieSecrets };
     publicKeys = next.signing.map(toPublicJwk);
     log.info({ from: before, to: next.version }, 'signing keys changed');
     return true;

@@ -1,7 +1,8 @@
 // Signing keys and cookie secrets in the database, sealed with the KEK, so that instances share
-// nothing but PostgreSQL. A rotation stages a key pair: published at once, signing only after the
-// staging delay, when verifiers' cached key sets hold it; the keys it replaces retire then and stay
-// published for the retention period, until every token they signed has expired.
+// nothing but PostgreSQL. A rotation stages a key pair and a cookie secret: published (verifying) at
+// once, signing only after the staging delay, when verifiers' cached key sets and every instance hold
+// them; what they replace retires then and still verifies for its retention period: until every
+// token a key signed has expired, and every browser session a secret signed has ended.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, desc, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.ts';
@@ -25,12 +26,30 @@ export interface KeyInfo {
   removedAt: Date | null;
 }
 
+export interface CookieSecretInfo {
+  id: string;
+  state: KeyState;
+  createdAt: Date;
+  activatesAt: Date;
+  retiredAt: Date | null;
+  /** When a retired secret stops verifying and is deleted. */
+  removedAt: Date | null;
+}
+
 export interface LoadedKeys {
   /** Active keys (newest first), then staged, then retired: the provider signs with the first of each algorithm. */
   signing: PrivateJwk[];
+  /** The active secret first (it signs), then staged and retired ones, which only verify. */
   cookieSecrets: string[];
-  /** Changes whenever a key is added, removed or changes state. */
+  /** Changes whenever a key or secret is added, removed or changes state. */
   version: string;
+}
+
+export interface Rotation {
+  added: KeyInfo[];
+  retiring: string[];
+  removed: string[];
+  cookieSecrets: { added: CookieSecretInfo; retiring: string[]; removed: string[] };
 }
 
 /** The KEK given does not open what the database holds. */
@@ -39,26 +58,30 @@ export class WrongEncryptionKeyError extends Error {}
 // Serialises first-start imports and rotations across instances: one writer of the key set at a time.
 const KEYS_LOCK = 0x67686b79;
 
-// What a key's state is computed from: everything but its key material.
+// What a key's or secret's state is computed from: everything but its key material.
 const META = { kid: signingKeys.kid, alg: signingKeys.alg, createdAt: signingKeys.createdAt, activatesAt: signingKeys.activatesAt, retiredAt: signingKeys.retiredAt };
+const COOKIE_META = { id: cookieSecrets.id, createdAt: cookieSecrets.createdAt, activatesAt: cookieSecrets.activatesAt, retiredAt: cookieSecrets.retiredAt };
 
 type Row = Pick<typeof signingKeys.$inferSelect, keyof typeof META>;
+type CookieRow = Pick<typeof cookieSecrets.$inferSelect, keyof typeof COOKIE_META>;
+type Lifetime = Pick<Row, 'activatesAt' | 'retiredAt'>;
 
-export function stateOf(row: Pick<Row, 'activatesAt' | 'retiredAt'>, now: Date): KeyState {
+export function stateOf(row: Lifetime, now: Date): KeyState {
   if (row.retiredAt && row.retiredAt <= now) return 'retired';
   return row.activatesAt <= now ? 'active' : 'staged';
 }
 
 const RANK: Record<KeyState, number> = { active: 0, staged: 1, retired: 2 };
 
+/** Active (newest first), then staged, then retired. */
+const byState = (a: Lifetime, b: Lifetime, now: Date) => RANK[stateOf(a, now)] - RANK[stateOf(b, now)] || b.activatesAt.getTime() - a.activatesAt.getTime();
+
 function inSigningOrder<T extends Row>(rows: T[], now: Date): T[] {
-  return [...rows].sort(
-    (a, b) =>
-      RANK[stateOf(a, now)] - RANK[stateOf(b, now)] ||
-      b.activatesAt.getTime() - a.activatesAt.getTime() ||
-      SIGNING_ALGS.indexOf(a.alg) - SIGNING_ALGS.indexOf(b.alg) ||
-      a.kid.localeCompare(b.kid),
-  );
+  return [...rows].sort((a, b) => byState(a, b, now) || SIGNING_ALGS.indexOf(a.alg) - SIGNING_ALGS.indexOf(b.alg) || a.kid.localeCompare(b.kid));
+}
+
+function inCookieOrder<T extends CookieRow>(rows: T[], now: Date): T[] {
+  return [...rows].sort((a, b) => byState(a, b, now) || b.createdAt.getTime() - a.createdAt.getTime() || a.id.localeCompare(b.id));
 }
 
 export interface SigningKeysDeps {
@@ -67,16 +90,24 @@ export interface SigningKeysDeps {
   audit: Audit;
   /** How long a retired key stays published. */
   retentionSeconds: number;
-  /** How long a new key is published before it signs. */
+  /** How long a retired cookie secret still verifies: the longest browser session. */
+  cookieRetentionSeconds: number;
+  /** How long a new key or secret is published before it signs. */
   stagingSeconds: number;
 }
 
-export function createSigningKeys({ db, sealer, audit, retentionSeconds, stagingSeconds }: SigningKeysDeps) {
+export function createSigningKeys({ db, sealer, audit, retentionSeconds, cookieRetentionSeconds, stagingSeconds }: SigningKeysDeps) {
   const sealKey = (jwk: PrivateJwk) => sealer.seal(Buffer.from(JSON.stringify(jwk)), `signing_key:${jwk.kid}`);
   const sealSecret = (id: string, secret: string) => sealer.seal(Buffer.from(secret), `cookie_secret:${id}`);
-  const inRetention = (row: Pick<Row, 'retiredAt'>, now: Date) => !row.retiredAt || row.retiredAt.getTime() + retentionSeconds * 1000 > now.getTime();
-  /** Retired keys no token signed by them can outlive any more. */
+  const newSecret = () => ({ id: randomUUID(), secret: randomBytes(32).toString('base64url') });
+  const removedAt = (row: Lifetime, seconds: number) => (row.retiredAt ? new Date(row.retiredAt.getTime() + seconds * 1000) : null);
+  const inRetention = (row: Lifetime, now: Date, seconds = retentionSeconds) => {
+    const end = removedAt(row, seconds);
+    return end === null || end > now;
+  };
+  /** Retired keys no token signed by them can outlive any more, and secrets no session can. */
   const pastRetention = (now: Date) => and(isNotNull(signingKeys.retiredAt), lt(signingKeys.retiredAt, new Date(now.getTime() - retentionSeconds * 1000)));
+  const cookiesPastRetention = (now: Date) => and(isNotNull(cookieSecrets.retiredAt), lt(cookieSecrets.retiredAt, new Date(now.getTime() - cookieRetentionSeconds * 1000)));
 
   async function lock(tx: Tx): Promise<void> {
     await tx.execute(sql`select pg_advisory_xact_lock(${KEYS_LOCK})`);
@@ -88,10 +119,13 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
     );
   }
 
-  function versionOf(rows: Row[], now: Date): string {
-    return inSigningOrder(rows.filter((r) => inRetention(r, now)), now)
-      .map((r) => `${r.kid}:${stateOf(r, now)}`)
-      .join(',');
+  const publishedKeys = <T extends Row>(rows: T[], now: Date) => inSigningOrder(rows.filter((r) => inRetention(r, now)), now);
+  const verifyingSecrets = <T extends CookieRow>(rows: T[], now: Date) => inCookieOrder(rows.filter((r) => inRetention(r, now, cookieRetentionSeconds)), now);
+
+  function versionOf(rows: Row[], secrets: CookieRow[], now: Date): string {
+    const keys = publishedKeys(rows, now).map((r) => `${r.kid}:${stateOf(r, now)}`);
+    const cookies = verifyingSecrets(secrets, now).map((r) => `${r.id}:${stateOf(r, now)}`);
+    return `${keys.join(',')};${cookies.join(',')}`;
   }
 
   return {
@@ -127,11 +161,12 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
         }
         let cookies: 'kept' | 'imported' | 'generated' = 'kept';
         if ((await tx.select({ id: cookieSecrets.id }).from(cookieSecrets).limit(1)).length === 0) {
-          const secrets = legacy.cookieSecrets.length > 0 ? legacy.cookieSecrets : [randomBytes(32).toString('base64url')];
+          const secrets = legacy.cookieSecrets.length > 0 ? legacy.cookieSecrets : [newSecret().secret];
           // Oldest first, a second apart, so that "newest first" keeps the file's order.
           const rows = [...secrets].reverse().map((secret, i) => {
             const id = randomUUID();
-            return { id, secret: sealSecret(id, secret), createdAt: new Date(now.getTime() - (secrets.length - i) * 1000) };
+            const createdAt = new Date(now.getTime() - (secrets.length - i) * 1000);
+            return { id, secret: sealSecret(id, secret), createdAt, activatesAt: createdAt };
           });
           await tx.insert(cookieSecrets).values(rows);
           cookies = legacy.cookieSecrets.length > 0 ? 'imported' : 'generated';
@@ -140,17 +175,13 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
       });
     },
 
-    /** Every key still published, unsealed, in signing order, and the cookie secrets. */
+    /** Every key still published and every secret still verifying, unsealed, in signing order. */
     async load(now = new Date()): Promise<LoadedKeys> {
-      const [rows, secrets] = await Promise.all([
-        db.select().from(signingKeys),
-        db.select().from(cookieSecrets).orderBy(desc(cookieSecrets.createdAt)),
-      ]);
-      const published = inSigningOrder(rows.filter((r) => inRetention(r, now)), now);
+      const [rows, secrets] = await Promise.all([db.select().from(signingKeys), db.select().from(cookieSecrets)]);
       try {
-        const signing = published.map((r) => JSON.parse(sealer.open(r.privateJwk, `signing_key:${r.kid}`).toString()) as PrivateJwk);
-        const cookies = secrets.map((s) => sealer.open(s.secret, `cookie_secret:${s.id}`).toString());
-        return { signing, cookieSecrets: cookies, version: versionOf(rows, now) };
+        const signing = publishedKeys(rows, now).map((r) => JSON.parse(sealer.open(r.privateJwk, `signing_key:${r.kid}`).toString()) as PrivateJwk);
+        const cookies = verifyingSecrets(secrets, now).map((s) => sealer.open(s.secret, `cookie_secret:${s.id}`).toString());
+        return { signing, cookieSecrets: cookies, version: versionOf(rows, secrets, now) };
       } catch (error) {
         if (error instanceof UnsealError) {
           throw new WrongEncryptionKeyError(
@@ -163,52 +194,77 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, staging
 
     /** A cheap read of what `load` would return's version: no unsealing. */
     async version(now = new Date()): Promise<string> {
-      return versionOf(await db.select(META).from(signingKeys), now);
+      const [rows, secrets] = await Promise.all([db.select(META).from(signingKeys), db.select(COOKIE_META).from(cookieSecrets)]);
+      return versionOf(rows, secrets, now);
     },
 
-    /** Stages a new key pair; the keys in service now retire when it activates. One transaction. */
-    async rotate(actor: Actor): Promise<{ added: KeyInfo[]; retiring: string[]; removed: string[] }> {
+    /** Stages a new key pair and cookie secret; the ones in service now retire when they activate. One transaction. */
+    async rotate(actor: Actor): Promise<Rotation> {
       const fresh = await Promise.all(SIGNING_ALGS.map(generateSigningKey));
+      const secret = newSecret();
       return db.transaction(async (tx) => {
         await lock(tx);
         const now = new Date();
         const activatesAt = new Date(now.getTime() + stagingSeconds * 1000);
-        const removed = await tx.delete(signingKeys).where(pastRetention(now)).returning({ kid: signingKeys.kid });
+        const staged = { createdAt: now, activatesAt, state: stateOf({ activatesAt, retiredAt: null }, now), retiredAt: null, removedAt: null };
+        const removed = (await tx.delete(signingKeys).where(pastRetention(now)).returning({ kid: signingKeys.kid })).map((k) => k.kid);
         const retiring = await tx
           .update(signingKeys)
           .set({ retiredAt: activatesAt })
           .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, activatesAt)))
           .returning({ kid: signingKeys.kid });
         await insertKeys(tx, fresh, fresh.map(() => ({ createdAt: now, activatesAt })));
-        const added = fresh.map((jwk) => ({ kid: jwk.kid, alg: jwk.alg, state: stateOf({ activatesAt, retiredAt: null }, now), createdAt: now, activatesAt, retiredAt: null, removedAt: null }));
+        const removedSecrets = (await tx.delete(cookieSecrets).where(cookiesPastRetention(now)).returning({ id: cookieSecrets.id })).map((c) => c.id);
+        const retiringSecrets = await tx
+          .update(cookieSecrets)
+          .set({ retiredAt: activatesAt })
+          .where(or(isNull(cookieSecrets.retiredAt), gt(cookieSecrets.retiredAt, activatesAt)))
+          .returning({ id: cookieSecrets.id });
+        await tx.insert(cookieSecrets).values({ id: secret.id, secret: sealSecret(secret.id, secret.secret), createdAt: now, activatesAt });
+        const rotation: Rotation = {
+          added: fresh.map((jwk) => ({ kid: jwk.kid, alg: jwk.alg, ...staged })),
+          retiring: retiring.map((k) => k.kid),
+          removed,
+          cookieSecrets: { added: { id: secret.id, ...staged }, retiring: retiringSecrets.map((c) => c.id), removed: removedSecrets },
+        };
+        const { added, cookieSecrets: cookies } = rotation;
         await audit.record(
           {
             type: 'key_rotated',
             success: true,
             actorId: actor.userId,
             ...actor.meta,
-            metadata: { added: added.map((k) => k.kid), retiring: retiring.map((k) => k.kid), removed: removed.map((k) => k.kid), activatesAt: activatesAt.toISOString() },
+            metadata: {
+              added: added.map((k) => k.kid),
+              retiring: rotation.retiring,
+              removed,
+              cookieSecrets: { added: cookies.added.id, retiring: cookies.retiring, removed: cookies.removed },
+              activatesAt: activatesAt.toISOString(),
+            },
           },
           tx,
         );
-        return { added, retiring: retiring.map((k) => k.kid), removed: removed.map((k) => k.kid) };
+        return rotation;
       });
     },
 
-    /** Every stored key with its state, newest first. */
-    async list(now = new Date()): Promise<KeyInfo[]> {
-      const rows = await db.select(META).from(signingKeys).orderBy(desc(signingKeys.createdAt), asc(signingKeys.alg));
-      return rows.map((r) => ({
-        ...r,
-        state: stateOf(r, now),
-        removedAt: r.retiredAt ? new Date(r.retiredAt.getTime() + retentionSeconds * 1000) : null,
-      }));
+    /** Every stored key and cookie secret with its state, newest first. */
+    async list(now = new Date()): Promise<{ keys: KeyInfo[]; cookieSecrets: CookieSecretInfo[] }> {
+      const [rows, secrets] = await Promise.all([
+        db.select(META).from(signingKeys).orderBy(desc(signingKeys.createdAt), asc(signingKeys.alg)),
+        db.select(COOKIE_META).from(cookieSecrets).orderBy(desc(cookieSecrets.createdAt), asc(cookieSecrets.id)),
+      ]);
+      return {
+        keys: rows.map((r) => ({ ...r, state: stateOf(r, now), removedAt: removedAt(r, retentionSeconds) })),
+        cookieSecrets: secrets.map((r) => ({ ...r, state: stateOf(r, now), removedAt: removedAt(r, cookieRetentionSeconds) })),
+      };
     },
 
-    /** Deletes retired keys past their retention. */
-    async purge(now = new Date()): Promise<number> {
-      const gone = await db.delete(signingKeys).where(pastRetention(now)).returning({ kid: signingKeys.kid });
-      return gone.length;
+    /** Deletes retired keys and secrets past their retention. */
+    async purge(now = new Date()): Promise<{ keys: number; cookieSecrets: number }> {
+      const keys = await db.delete(signingKeys).where(pastRetention(now)).returning({ kid: signingKeys.kid });
+      const secrets = await db.delete(cookieSecrets).where(cookiesPastRetention(now)).returning({ id: cookieSecrets.id });
+      return { keys: keys.length, cookieSecrets: secrets.length };
     },
   };
 }

@@ -6,6 +6,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
+import * as oidc from 'openid-client';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '../../client/src/verifier/index.ts';
@@ -14,6 +15,8 @@ import { generateSigningKey } from '../../server/common/jwk.ts';
 import { operator } from '../../server/services/rbac.ts';
 import { WrongEncryptionKeyError } from '../../server/services/signing-keys.ts';
 import { createPersistentTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+import { Agent, formAction, hiddenField } from '../helpers/agent.ts';
+import { APP, authorize, firstPartyApp } from '../helpers/oidc-flow.ts';
 import { newAccount, startTestServer, tokensOf, trpcHttp, type TestServer } from '../helpers/server.ts';
 
 const STAGING_SECONDS = 3;
@@ -114,12 +117,18 @@ describe('instances sharing only the database', () => {
       expect(await kidsAt(instance.url)).toContain(oldKid);
       expect((await trpcHttp(instance.url, 'auth.verify', { token: before.accessToken })).body.result.data.active).toBe(true);
     }
-    const states = await first.deps.signingKeys.list();
+    const states = (await first.deps.signingKeys.list()).keys;
     expect(states.filter((k) => k.state === 'active').map((k) => k.kid).sort()).toEqual([...newKids].sort());
     expect(states.find((k) => k.kid === oldKid)?.state).toBe('retired');
 
+    // The cookie secret rotated with the keys, and every instance signs cookies with the new one.
+    const { cookieSecrets: secrets } = await first.deps.signingKeys.list();
+    expect(secrets.map((c) => c.state)).toEqual(['active', 'retired']);
+    const signingSecret = (await first.deps.signingKeys.load()).cookieSecrets[0];
+    for (const instance of instances) expect(instance.deps.keys.cookieSecrets[0]).toBe(signingSecret);
+
     const [audit] = await first.deps.database.db.select().from(authEvents).where(eq(authEvents.type, 'key_rotated'));
-    expect(audit?.metadata).toMatchObject({ added: newKids, retiring: expect.arrayContaining([oldKid]) });
+    expect(audit?.metadata).toMatchObject({ added: newKids, retiring: expect.arrayContaining([oldKid]), cookieSecrets: { added: secrets[0]!.id, retiring: [secrets[1]!.id] } });
   });
 
   it('publishes only public key material, staged and retired keys included', async () => {
@@ -138,7 +147,7 @@ describe('instances sharing only the database', () => {
 
   it('drops retired keys only once every token they signed has expired', async () => {
     const keys = instances[0]!.deps.signingKeys;
-    const retired = (await keys.list()).filter((k) => k.state === 'retired');
+    const retired = (await keys.list()).keys.filter((k) => k.state === 'retired');
     expect(retired.length).toBeGreaterThan(0);
     const removedAt = retired[0]!.removedAt!;
     // Retention: a day for verifiers' caches plus the access token lifetime, after retirement.
@@ -147,14 +156,14 @@ describe('instances sharing only the database', () => {
     expect((await keys.load(justBefore)).signing.map((k) => k.kid)).toContain(retired[0]!.kid);
     const after = new Date(removedAt.getTime() + 1000);
     expect((await keys.load(after)).signing.map((k) => k.kid)).not.toContain(retired[0]!.kid);
-    expect(await keys.purge(justBefore)).toBe(0);
-    expect(await keys.purge(after)).toBe(retired.length);
-    expect((await keys.list()).some((k) => k.state === 'retired')).toBe(false);
+    expect((await keys.purge(justBefore)).keys).toBe(0);
+    expect((await keys.purge(after)).keys).toBe(retired.length);
+    expect((await keys.list()).keys.some((k) => k.state === 'retired')).toBe(false);
   });
 
   it('leaves the key set as it was when the database fails during a rotation', async () => {
     const { db } = instances[0]!.deps.database;
-    const before = await db.select().from(signingKeys);
+    const before = [await db.select().from(signingKeys), await db.select().from(cookieSecrets)];
     // The rotation's last write, its audit row, fails as a lost database would fail it.
     await db.execute(
       sql.raw(`create function refuse_rotation() returns trigger language plpgsql as $$ begin if new.type = 'key_rotated' then raise exception 'database gone'; end if; return new; end $$`),
@@ -166,13 +175,77 @@ describe('instances sharing only the database', () => {
       await db.execute(sql.raw('drop trigger refuse_rotation on auth_events'));
       await db.execute(sql.raw('drop function refuse_rotation()'));
     }
-    const after = await db.select().from(signingKeys);
+    const after = [await db.select().from(signingKeys), await db.select().from(cookieSecrets)];
     expect(after).toEqual(before);
   });
 });
 
+describe('a cookie-secret rotation', () => {
+  let gh: TestServer;
+  beforeAll(async () => {
+    gh = await startTestServer({ keyPollMs: 100, env: { KEY_STAGING_SECONDS: String(STAGING_SECONDS) } });
+  });
+  afterAll(() => gh?.close());
+
+  it('keeps browsers signed in and takes a form shown before it; the old secret goes when its sessions could', async () => {
+    const { clientId } = await firstPartyApp(gh, 'Cookie App');
+    const account = newAccount('cookies');
+    await gh.caller().auth.register(account);
+    const authorization = async () => {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = new URL(`${gh.url}/oidc/auth`);
+      url.search = new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: `${APP}/callback`,
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).toString();
+      return url;
+    };
+    /** Where the browser lands without typing anything: the app with a code, or the login page. */
+    const silently = async (agent: Agent) => {
+      const hop = await agent.follow((await authorization()).href, gh.url);
+      return hop.location?.startsWith(APP) && new URL(hop.location).searchParams.has('code') ? 'signed in' : hop.body.includes('name="password"') ? 'login page' : hop.body;
+    };
+
+    const before = new Agent();
+    expect((await authorize(gh, before, await authorization(), account, { expectConsent: false })).searchParams.get('code')).toBeTruthy();
+    // A browser that signs in now and is not used again until the old secret is gone.
+    const dormant = new Agent();
+    await authorize(gh, dormant, await authorization(), account, { expectConsent: false });
+    // Another browser has the login form on screen when the rotation happens.
+    const pending = new Agent();
+    const form = await pending.follow((await authorization()).href, gh.url);
+    expect(form.body).toContain('name="password"');
+
+    const oldSecret = gh.deps.keys.cookieSecrets[0];
+    const { cookieSecrets: rotated } = await gh.deps.signingKeys.rotate(operator());
+    await until(async () => gh.deps.keys.cookieSecrets.length === 2 && gh.deps.keys.cookieSecrets[0] !== oldSecret, 'the new secret signing', (STAGING_SECONDS + 10) * 1000);
+    expect(gh.deps.keys.cookieSecrets[1]).toBe(oldSecret);
+
+    const posted = await pending.follow(`${gh.url}${formAction(form.body)}`, gh.url, { form: { csrf: hiddenField(form.body, 'csrf'), ...account } });
+    expect(posted.location).toMatch(new RegExp(`^${APP}/callback\\?code=`));
+    expect(await silently(before)).toBe('signed in');
+    const after = new Agent();
+    await authorize(gh, after, await authorization(), account, { expectConsent: false });
+
+    // Once no session the old secret signed can still run, it is deleted and verifies nothing. A
+    // browser that came back meanwhile was given cookies signed with the new secret.
+    const { removedAt } = (await gh.deps.signingKeys.list()).cookieSecrets.find((c) => c.id === rotated.retiring[0])!;
+    expect(removedAt!.getTime() - rotated.added.activatesAt.getTime()).toBe(gh.deps.config.refreshTokenTtl * 1000);
+    expect(await gh.deps.signingKeys.purge(new Date(removedAt!.getTime() + 1000))).toMatchObject({ cookieSecrets: 1 });
+    expect(await gh.deps.liveKeys.refresh()).toBe(true);
+    expect(gh.deps.keys.cookieSecrets).toHaveLength(1);
+    expect(await silently(dormant)).toBe('login page');
+    expect(await silently(before)).toBe('signed in');
+    expect(await silently(after)).toBe('signed in');
+  });
+});
+
 describe('keys:rotate and keys:list, as an operator runs them', () => {
-  it('stages a pair beside the active one, and lists each key with its state', async () => {
+  it('stages a pair and a cookie secret beside the active ones, and lists each with its state', async () => {
     const database = await createPersistentTestDatabase(join(dir, 'cli-pglite'));
     const env = { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: database.url, KEYS_DIR: await keysDirWithKek('cli'), KEY_STAGING_SECONDS: '600' };
     const cli = (...args: string[]) => spawnSync(process.execPath, ['server/cli.ts', ...args], { env, encoding: 'utf8' });
@@ -184,8 +257,14 @@ describe('keys:rotate and keys:list, as an operator runs them', () => {
 
       const rotated = cli('keys:rotate', '--json');
       expect(rotated.status).toBe(0);
-      const { added, retiring } = JSON.parse(rotated.stdout) as { added: { kid: string; state: string; activatesAt: string }[]; retiring: string[] };
+      const { added, retiring, cookieSecrets } = JSON.parse(rotated.stdout) as {
+        added: { kid: string; state: string; activatesAt: string }[];
+        retiring: string[];
+        cookieSecrets: { added: { id: string; state: string }; retiring: string[] };
+      };
       expect(added.map((k) => k.state)).toEqual(['staged', 'staged']);
+      expect(cookieSecrets.added.state).toBe('staged');
+      expect(cookieSecrets.retiring).toHaveLength(1);
       expect(retiring.sort()).toEqual(first.map((k) => k.kid).sort());
       // Activation after the staging delay, as configured.
       expect(Date.parse(added[0]!.activatesAt) - Date.now()).toBeGreaterThan(590_000);
@@ -196,6 +275,12 @@ describe('keys:rotate and keys:list, as an operator runs them', () => {
       expect(lines[0]).toMatch(/^kid\s+alg\s+state\s+activates\s+retires\s+removed$/);
       for (const k of added) expect(lines.find((l) => l.startsWith(k.kid))).toMatch(/ staged /);
       for (const k of first) expect(lines.find((l) => l.startsWith(k.kid))).toMatch(/ active /);
+      const secrets = lines.slice(lines.findIndex((l) => l.startsWith('cookie secret')));
+      expect(secrets[0]).toMatch(/^cookie secret\s+state\s+activates\s+retires\s+removed$/);
+      expect(secrets.find((l) => l.startsWith(cookieSecrets.added.id))).toMatch(/ staged /);
+      expect(secrets.find((l) => l.startsWith(cookieSecrets.retiring[0]!))).toMatch(/ active /);
+      // Ids and dates only: a secret never leaves the database.
+      expect(cli('keys:list', '--json').stdout + rotated.stdout).not.toMatch(/"secret"/);
     } finally {
       await database.drop();
     }
