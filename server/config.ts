@@ -1,5 +1,6 @@
 // The only reader of process.env: every variable is parsed here once, its default beside it.
 import { z } from 'zod';
+import { kekText } from './common/seal.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -33,7 +34,7 @@ const envSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
   KEYS_DIR: z.string().min(1).default('./keys'),
   // The key-encryption key, base64url, for platforms without files; else KEYS_DIR/encryption.json.
-  ENCRYPTION_KEY: z.base64url('must be base64url').refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url').optional(),
+  ENCRYPTION_KEY: kekText.optional(),
   // How long a rotated-in signing key is published before it signs: longer than verifiers cache the JWKS.
   KEY_STAGING_SECONDS: wholeNumber(0, 604_800).default(600),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),

@@ -2,6 +2,7 @@
 // AES-256-GCM under the KEK, which never enters the database, and bound by associated data to their
 // row: a database dump reveals nothing, and a sealed value copied to another row does not open.
 import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 
 const VERSION = 'v1';
 
@@ -12,6 +13,9 @@ export interface Sealer {
 }
 
 export class UnsealError extends Error {}
+
+/** The KEK as ENCRYPTION_KEY and KEYS_DIR/encryption.json give it: 32 bytes, base64url. */
+export const kekText = z.base64url('must be base64url').refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url');
 
 export function createSealer(key: Buffer): Sealer {
   if (key.length !== 32) throw new Error('the sealing key must be 32 bytes');

@@ -6,6 +6,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { PrivateJwk } from '../common/jwk.ts';
+import { kekText } from '../common/seal.ts';
 
 export interface Keys {
   /** Private JWKs in signing preference: for each algorithm the provider signs with the first. */
@@ -24,8 +25,7 @@ export interface LegacyKeys {
 
 export class KeysMissingError extends Error {}
 
-const encryptionKey = z.base64url().refine((k) => Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url');
-const encryptionKeyFile = z.object({ key: encryptionKey });
+const encryptionKeyFile = z.object({ key: kekText });
 const jwksFile = z.object({
   keys: z.array(
     z.looseObject({
@@ -50,17 +50,14 @@ async function readJson(path: string): Promise<unknown | undefined> {
 }
 
 export interface EncryptionKeyOptions {
-  /** ENCRYPTION_KEY, when set: it wins over the file. */
+  /** ENCRYPTION_KEY as config checked it (kekText), when set: it wins over the file. */
   fromEnv: string | null;
   /** Make the file when it is missing: never in production, where a new KEK would open nothing stored. */
   allowGenerate: boolean;
 }
 
 export async function loadEncryptionKey(dir: string, { fromEnv, allowGenerate }: EncryptionKeyOptions): Promise<Buffer> {
-  if (fromEnv !== null) {
-    if (!encryptionKey.safeParse(fromEnv).success) throw new KeysMissingError('ENCRYPTION_KEY: must be 32 bytes, base64url');
-    return Buffer.from(fromEnv, 'base64url');
-  }
+  if (fromEnv !== null) return Buffer.from(fromEnv, 'base64url');
   const path = join(dir, 'encryption.json');
   const found = await readJson(path);
   if (found !== undefined) {

@@ -109,6 +109,9 @@ describe('loadConfig', () => {
       DATABASE_POOL_SIZE: '0',
       METRICS_PORT: '70000',
       SHUTDOWN_DELAY: '1.5',
+      ENCRYPTION_KEY: Buffer.alloc(16).toString('base64url'),
+      KEY_STAGING_SECONDS: '604801',
+      MIGRATE_ON_START: 'yes',
     };
     for (const [name, value] of Object.entries(cases)) {
       const found = problems({ [name]: value });
@@ -121,6 +124,8 @@ describe('loadConfig', () => {
     expect(problems({ EMAIL_VERIFICATION: 'sometimes' }).join()).toMatch(/^EMAIL_VERIFICATION/);
     expect(problems({ DATABASE_POOL_SIZE: '101' }).join()).toMatch(/^DATABASE_POOL_SIZE/);
     expect(problems({ SHUTDOWN_DELAY: '301' }).join()).toMatch(/^SHUTDOWN_DELAY/);
+    expect(problems({ ENCRYPTION_KEY: 'not base64url!' }).join()).toMatch(/^ENCRYPTION_KEY/);
+    expect(problems({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64url') })).toEqual([]);
     expect(problems({ PORT: '9464', METRICS_PORT: '9464' })).toEqual(['METRICS_PORT: must differ from PORT']);
     expect(problems({ PORT: '0', METRICS_PORT: '0' })).toEqual([]);
   });
