@@ -9,7 +9,7 @@ import { loadTemplates } from './mail/templates.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createAdapterFactory, purgeExpiredOidcRows } from './oidc/adapter.ts';
 import { loadClientsFile, validateStaticClients } from './oidc/clients-file.ts';
-import { loadEncryptionKey, readLegacyKeys, type Keys } from './oidc/keystore.ts';
+import { loadEncryptionKey, readLegacyKeys } from './oidc/keystore.ts';
 import { watchKeys, type LiveKeys, type PublishedKeys } from './oidc/live-keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { trackTokenEndpoint } from './oidc/token-events.ts';
@@ -28,7 +28,7 @@ import { createClientAdmin, type ClientAdmin } from './services/clients.ts';
 import { createLoginGuard, type LoginGuard } from './services/login-guard.ts';
 import { createMfaService, purgeMfaChallenges, type MfaService } from './services/mfa.ts';
 import { createSealer, type Sealer } from './common/seal.ts';
-import { createSigningKeys, type SigningKeys } from './services/signing-keys.ts';
+import { createSigningKeys, type LoadedKeys, type SigningKeys } from './services/signing-keys.ts';
 import { createMailWorker, purgeOutbox, type MailWorker, type MailWorkerOptions } from './services/outbox.ts';
 import { createPasswords, type Passwords } from './services/passwords.ts';
 import { createRateLimits, type RateLimits } from './services/rate-limits/limiter.ts';
@@ -60,8 +60,8 @@ export interface Deps {
   log: Logger;
   metrics: Metrics;
   database: Database;
-  /** The keys as loaded at start; liveKeys follows rotations made since. */
-  keys: Keys;
+  /** The keys as loaded at start; liveKeys follows rotations made since, and keeps `cookieSecrets` current in place. */
+  keys: LoadedKeys;
   signingKeys: SigningKeys;
   liveKeys: LiveKeys;
   published: PublishedKeys;
@@ -114,7 +114,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   let rateLimitStore: RateLimitStore | undefined;
   try {
     rateLimitStore = await openRateLimitStore(rateLimitTarget(config, database, options.rateLimitKeyPrefix ?? 'gatehouse'));
-    return await wire(config, options, log, createSealer(encryptionKey), encryptionKey, database, rateLimitStore);
+    return await wire(config, options, log, createSealer(encryptionKey), database, rateLimitStore);
   } catch (error) {
     await rateLimitStore?.close();
     await database.close();
@@ -122,7 +122,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   }
 }
 
-async function wire(config: Config, options: DepsOptions, log: Logger, sealer: Sealer, encryptionKey: Buffer, database: Database, rateLimitStore: RateLimitStore): Promise<Deps> {
+async function wire(config: Config, options: DepsOptions, log: Logger, sealer: Sealer, database: Database, rateLimitStore: RateLimitStore): Promise<Deps> {
   const { db } = database;
   const metrics = createMetrics({ poolStats: () => database.poolStats() });
   const audit = createAudit(db, auditMetricsHook({ log, metrics }));
@@ -137,15 +137,14 @@ async function wire(config: Config, options: DepsOptions, log: Logger, sealer: S
   });
   const made = await signingKeys.ensure(await readLegacyKeys(config.keysDir));
   if (made.signing !== 'kept' || made.cookies !== 'kept') log.info(made, 'signing keys and cookie secrets stored in the database');
-  const loaded = await signingKeys.load();
-  const keys: Keys = { signing: loaded.signing, cookieSecrets: loaded.cookieSecrets, encryptionKey };
+  const keys = await signingKeys.load();
 
   const adapter = createAdapterFactory(db, { refreshGraceSeconds: options.refreshGraceSeconds ?? DEFAULT_REFRESH_GRACE_SECONDS });
   const staticClients = config.clientsFile ? await loadClientsFile(config.clientsFile) : [];
   const resourceServers = createResourceServers({ config, db });
   const provider = createProvider({ config, db, keys, adapter, staticClients, resourceServers });
   await validateStaticClients(provider, staticClients);
-  const liveKeys = watchKeys({ provider, signingKeys, initial: loaded, pollMs: options.keyPollMs ?? 2000, log });
+  const liveKeys = watchKeys({ provider, signingKeys, initial: keys, pollMs: options.keyPollMs ?? 2000, log });
   const { published } = liveKeys;
   const rateLimits = createRateLimits(rateLimitStore, limitRules(config.loginRateLimit, options.rateLimits), {
     async onRejected({ limit, counter, first, meta, userId, metadata }) {

@@ -8,15 +8,6 @@ import { z } from 'zod';
 import type { PrivateJwk } from '../common/jwk.ts';
 import { kekText } from '../common/seal.ts';
 
-export interface Keys {
-  /** Private JWKs in signing preference: for each algorithm the provider signs with the first. */
-  signing: PrivateJwk[];
-  /** Cookie signing secrets, newest first: Koa and oidc-provider share them. */
-  cookieSecrets: string[];
-  /** The KEK: never stored in the database. */
-  encryptionKey: Buffer;
-}
-
 /** Signing keys and cookie secrets found in KEYS_DIR files, to import into the database once. */
 export interface LegacyKeys {
   signing: { jwk: PrivateJwk; createdAt: number; supersededAt?: number | undefined }[];

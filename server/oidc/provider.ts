@@ -9,7 +9,7 @@ import { digest } from '../common/digest.ts';
 import { UUID } from '../common/inputs.ts';
 import { API_SCOPE, FIRST_PARTY_CLIENT_ID, OIDC_SCOPES } from '../common/permissions.ts';
 import type { AdapterFactory } from './adapter.ts';
-import type { Keys } from './keystore.ts';
+import type { LoadedKeys } from '../services/signing-keys.ts';
 import { messagePage, sendPage } from '../common/page.ts';
 import { logoutPage } from './pages.ts';
 import { createResourceServers, type ResourceServers } from './resource-servers.ts';
@@ -44,7 +44,7 @@ function amrOf(ctx: unknown, token: object): readonly string[] | undefined {
 export interface ProviderDeps {
   config: Config;
   db: Db;
-  keys: Keys;
+  keys: Pick<LoadedKeys, 'signing' | 'cookieSecrets'>;
   adapter: AdapterFactory;
   /** Clients from CLIENTS_FILE, with secrets already digested. */
   staticClients?: ClientMetadata[];
