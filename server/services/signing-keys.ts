@@ -105,9 +105,11 @@ export function createSigningKeys({ db, sealer, audit, retentionSeconds, cookieR
     const end = removedAt(row, seconds);
     return end === null || end > now;
   };
-  /** Retired keys no token signed by them can outlive any more, and secrets no session can. */
-  const pastRetention = (now: Date) => and(isNotNull(signingKeys.retiredAt), lt(signingKeys.retiredAt, new Date(now.getTime() - retentionSeconds * 1000)));
-  const cookiesPastRetention = (now: Date) => and(isNotNull(cookieSecrets.retiredAt), lt(cookieSecrets.retiredAt, new Date(now.getTime() - cookieRetentionSeconds * 1000)));
+  /** Retired longer ago than `seconds`: keys no token signed by them can outlive, secrets no session can. */
+  const retiredBefore = (retiredAt: typeof signingKeys.retiredAt | typeof cookieSecrets.retiredAt, seconds: number, now: Date) =>
+    and(isNotNull(retiredAt), lt(retiredAt, new Date(now.getTime() - seconds * 1000)));
+  const pastRetention = (now: Date) => retiredBefore(signingKeys.retiredAt, retentionSeconds, now);
+  const cookiesPastRetention = (now: Date) => retiredBefore(cookieSecrets.retiredAt, cookieRetentionSeconds, now);
 
   async function lock(tx: Tx): Promise<void> {
     await tx.execute(sql`select pg_advisory_xact_lock(${KEYS_LOCK})`);
