@@ -80,47 +80,47 @@ case. The JSON is { items, nextCursor, total }: pass nextCursor as --cursor for 
   },
 });
 
-export const userDisable = defineCommand({
+/** user:disable and user:enable: the same change, to either state; a user already there is left as is. */
+function activeSwitch({ name, summary, description, isActive, done }: { name: string; summary: string; description: string; isActive: boolean; done: (user: User) => string }) {
+  return defineCommand({
+    name,
+    summary,
+    description,
+    options: { email: emailOption },
+    async run({ values, withDeps }) {
+      const email = checked('email', emailInput, values.email);
+      return withDeps(async (deps) => {
+        const row = await userByEmail(deps, email);
+        if (row.isActive === isActive) {
+          const user = await deps.userAdmin.get(row.id);
+          return { data: user, text: `${who(user)} was already ${isActive ? 'active' : 'disabled'}` };
+        }
+        const user = await deps.userAdmin.update({ id: row.id, isActive }, operator());
+        return { data: user, text: done(user) };
+      });
+    },
+  });
+}
+
+export const userDisable = activeSwitch({
   name: 'user:disable',
   summary: "disable a user: sign-in refused, every session and token ended",
   description: `
 Disables a user, as admin.users.update({ isActive: false }) does: sign-in is refused and every
 session of theirs ends, with its access and refresh tokens. The last active admin cannot be
 disabled. user:enable undoes it.`,
-  options: { email: emailOption },
-  async run({ values, withDeps }) {
-    const email = checked('email', emailInput, values.email);
-    return withDeps(async (deps) => {
-      const row = await userByEmail(deps, email);
-      if (!row.isActive) {
-        const user = await deps.userAdmin.get(row.id);
-        return { data: user, text: `${who(user)} was already disabled` };
-      }
-      const user = await deps.userAdmin.update({ id: row.id, isActive: false }, operator());
-      return { data: user, text: `disabled ${who(user)}: every session of theirs ended` };
-    });
-  },
+  isActive: false,
+  done: (user) => `disabled ${who(user)}: every session of theirs ended`,
 });
 
-export const userEnable = defineCommand({
+export const userEnable = activeSwitch({
   name: 'user:enable',
   summary: 'enable a disabled user again',
   description: `
 Lets a disabled user sign in again, with the password they had. Sessions ended when the user was
 disabled stay ended.`,
-  options: { email: emailOption },
-  async run({ values, withDeps }) {
-    const email = checked('email', emailInput, values.email);
-    return withDeps(async (deps) => {
-      const row = await userByEmail(deps, email);
-      if (row.isActive) {
-        const user = await deps.userAdmin.get(row.id);
-        return { data: user, text: `${who(user)} was already active` };
-      }
-      const user = await deps.userAdmin.update({ id: row.id, isActive: true }, operator());
-      return { data: user, text: `enabled ${who(user)}` };
-    });
-  },
+  isActive: true,
+  done: (user) => `enabled ${who(user)}`,
 });
 
 export const userResetPassword = defineCommand({
